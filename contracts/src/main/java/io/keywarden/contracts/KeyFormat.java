@@ -1,0 +1,100 @@
+package io.keywarden.contracts;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.HexFormat;
+import java.util.zip.CRC32;
+
+/**
+ * The API key format: {@code <prefix><32 base62 random chars><6 base62 CRC32 chars>}.
+ *
+ * <p>32 base62 characters carry 190.5 bits; we use 33 so the random part holds at least 192 bits
+ * (33 * log2(62) = 196.5). The checksum lets a scanner or the request path reject a mistyped or
+ * made-up key without any lookup, the scheme GitHub uses for its tokens.
+ */
+public final class KeyFormat {
+  public static final String DEFAULT_PREFIX = "sk-kw-";
+  public static final int RANDOM_CHARS = 33;
+  public static final int CHECKSUM_CHARS = 6;
+  static final String ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private KeyFormat() {}
+
+  /** A new generated secret with the given prefix. */
+  public static String generate(String prefix) {
+    StringBuilder sb = new StringBuilder(prefix.length() + RANDOM_CHARS + CHECKSUM_CHARS);
+    sb.append(prefix);
+    for (int i = 0; i < RANDOM_CHARS; i++) {
+      sb.append(ALPHABET.charAt(RANDOM.nextInt(62)));
+    }
+    String body = sb.substring(prefix.length());
+    sb.append(checksum(body));
+    return sb.toString();
+  }
+
+  /** Base62 CRC32 of the random part, left-padded with '0' to 6 characters. */
+  static String checksum(String body) {
+    CRC32 crc = new CRC32();
+    crc.update(body.getBytes(StandardCharsets.US_ASCII));
+    long v = crc.getValue();
+    char[] out = new char[CHECKSUM_CHARS];
+    for (int i = CHECKSUM_CHARS - 1; i >= 0; i--) {
+      out[i] = ALPHABET.charAt((int) (v % 62));
+      v /= 62;
+    }
+    return new String(out);
+  }
+
+  /**
+   * True when {@code secret} is a generated key of this prefix whose checksum matches. Runs in time
+   * independent of any stored secret: nothing is looked up.
+   */
+  public static boolean hasValidChecksum(String secret, String prefix) {
+    if (secret == null
+        || secret.length() != prefix.length() + RANDOM_CHARS + CHECKSUM_CHARS
+        || !secret.startsWith(prefix)) {
+      return false;
+    }
+    for (int i = prefix.length(); i < secret.length(); i++) {
+      if (ALPHABET.indexOf(secret.charAt(i)) < 0) {
+        return false;
+      }
+    }
+    String body = secret.substring(prefix.length(), prefix.length() + RANDOM_CHARS);
+    return checksum(body).equals(secret.substring(prefix.length() + RANDOM_CHARS));
+  }
+
+  /** Lower-case hex SHA-256 of the secret: the only form in which a key is stored or sent. */
+  public static String sha256Hex(String secret) {
+    return HexFormat.of().formatHex(sha256(secret));
+  }
+
+  public static byte[] sha256(String secret) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 missing from the JDK", e);
+    }
+  }
+
+  /** Compares two hex hashes in time that depends only on their length. */
+  public static boolean hashesEqual(String a, String b) {
+    if (a == null || b == null) {
+      return false;
+    }
+    return MessageDigest.isEqual(
+        a.getBytes(StandardCharsets.US_ASCII), b.getBytes(StandardCharsets.US_ASCII));
+  }
+
+  /** Display mask such as {@code sk-kw-Ab3d…x9Qz}: enough to recognise a key, useless to use it. */
+  public static String mask(String secret) {
+    int prefixEnd = secret.startsWith(DEFAULT_PREFIX) ? DEFAULT_PREFIX.length() : 0;
+    if (secret.length() - prefixEnd < 12) {
+      return secret.substring(0, Math.min(secret.length(), prefixEnd + 2)) + "…";
+    }
+    return secret.substring(0, prefixEnd + 4) + "…" + secret.substring(secret.length() - 4);
+  }
+}
