@@ -1,0 +1,683 @@
+package io.keywarden.key.service;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.keywarden.contracts.IpAllowList;
+import io.keywarden.contracts.KeyFormat;
+import io.keywarden.contracts.Money;
+import io.keywarden.contracts.events.EventCodec;
+import io.keywarden.contracts.events.KeyEventType;
+import io.keywarden.contracts.events.KeyStatus;
+import io.keywarden.contracts.events.QuotaReset;
+import io.keywarden.contracts.events.RateLimit;
+import io.keywarden.key.config.KeyPolicy;
+import io.keywarden.key.domain.ApiKey;
+import io.keywarden.key.domain.Json;
+import io.keywarden.key.domain.KeyGroup;
+import io.keywarden.key.outbox.Outbox;
+import io.keywarden.key.outbox.OutboxRelay;
+import io.keywarden.key.rest.ApiProblem;
+import io.keywarden.key.rest.KeyRequests.CreateKey;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.quarkus.hibernate.reactive.panache.common.WithSession;
+import io.quarkus.hibernate.reactive.panache.common.WithTransaction;
+import io.quarkus.panache.common.Page;
+import io.quarkus.panache.common.Parameters;
+import io.quarkus.panache.common.Sort;
+import io.smallrye.mutiny.Uni;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.Period;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+/** The key lifecycle. Each change and its outbox event commit in one transaction. */
+@ApplicationScoped
+public class KeyService {
+  static final Set<String> PATCHABLE =
+      Set.of("name", "group", "allowedIps", "quotaUsd", "quotaReset", "rateLimit", "expiresAt");
+
+  private final KeyPolicy policy;
+  private final Outbox outbox;
+  private final OutboxRelay relay;
+  private final Clock clock;
+
+  KeyService(KeyPolicy policy, Outbox outbox, OutboxRelay relay, Clock clock) {
+    this.policy = policy;
+    this.outbox = outbox;
+    this.relay = relay;
+    this.clock = clock;
+  }
+
+  /** A created or rotated key with its secret, which exists only in this answer. */
+  public record WithSecret(ApiKey key, String secret) {}
+
+  public record Listing(List<ApiKey> items, long total, int page, int size) {}
+
+  public record ListQuery(
+      String account, String status, String group, String q, String sort, int page, int size) {}
+
+  // ---------------------------------------------------------------- create
+
+  public Uni<WithSecret> create(String account, CreateKey req) {
+    if (req == null) {
+      throw ApiProblem.badRequest(null, "a JSON body is required");
+    }
+    Instant now = clock.instant();
+    String name = validName(req.name());
+    String groupName = required("group", req.group());
+    List<String> ips = allowedIps(req.allowedIps());
+    long quota = quota(req.quotaUsd());
+    String reset = quotaReset(req.quotaReset());
+    RateLimit rl = rateLimit(req.rateLimit());
+    Instant expiresAt = expiry(req.expiresAt(), req.expiresIn(), now, true);
+    String secret;
+    boolean custom = req.customKey() != null;
+    if (custom) {
+      secret = req.customKey();
+      CustomKeyRules.check(secret).ifPresent(r -> {
+        throw ApiProblem.badRequest("customKey", r);
+      });
+    } else {
+      secret = KeyFormat.generate(policy.prefix());
+    }
+    String hash = KeyFormat.sha256Hex(secret);
+
+    Uni<WithSecret> work =
+        Panache.withTransaction(
+            () ->
+                lockAccount(account)
+                    .chain(() -> enabledGroup(groupName))
+                    .chain(
+                        g ->
+                            ApiKey.count(
+                                "account = ?1 and status in ('active','disabled')", account))
+                    .invoke(
+                        live -> {
+                          if (live >= policy.maxLiveKeysPerAccount()) {
+                            throw ApiProblem.conflict(
+                                "maxLiveKeysPerAccount",
+                                "reached: this account already has "
+                                    + live
+                                    + " live keys (the cap is "
+                                    + policy.maxLiveKeysPerAccount()
+                                    + "); revoke one first");
+                          }
+                        })
+                    .chain(() -> nameTaken(account, name, null))
+                    .chain(() -> custom ? hashTaken(hash) : Uni.createFrom().voidItem())
+                    .chain(
+                        () -> {
+                          ApiKey k = new ApiKey();
+                          k.id = UUID.randomUUID();
+                          k.account = account;
+                          k.name = name;
+                          k.group = groupName;
+                          k.status = KeyStatus.ACTIVE.wire();
+                          k.keyHash = hash;
+                          k.mask = KeyFormat.mask(secret);
+                          k.custom = custom;
+                          k.allowedIpsJson = Json.write(ips);
+                          k.quotaMicros = quota;
+                          k.quotaReset = reset;
+                          k.requestsPerMinute = rl.requestsPerMinute();
+                          k.tokensPerMinute = rl.tokensPerMinute();
+                          k.concurrentRequests = rl.concurrentRequests();
+                          k.expiresAt = expiresAt;
+                          k.createdAt = now;
+                          k.updatedAt = now;
+                          k.version = 1;
+                          return k.<ApiKey>persist()
+                              .call(saved -> outbox.keyEvent(KeyEventType.CREATED, saved))
+                              .map(saved -> new WithSecret(saved, secret));
+                        }));
+    return work.invoke(relay::wake);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  @WithSession
+  public Uni<ApiKey> get(String account, UUID id) {
+    return find(account, id);
+  }
+
+  @WithSession
+  public Uni<Listing> list(ListQuery q) {
+    StringBuilder where = new StringBuilder("1 = 1");
+    Parameters p = new Parameters();
+    Instant now = clock.instant();
+    if (q.account() != null) {
+      where.append(" and account = :account");
+      p.and("account", q.account());
+    }
+    if (q.status() != null) {
+      KeyStatus s = parseEnum("status", q.status(), KeyStatus::fromWire, "active, disabled, expired, revoked, leaked");
+      switch (s) {
+        case ACTIVE, DISABLED -> {
+          where.append(" and status = :status and (expiresAt is null or expiresAt > :now)");
+          p.and("status", s.wire()).and("now", now);
+        }
+        case EXPIRED -> {
+          where.append(" and status in ('active','disabled') and expiresAt <= :now");
+          p.and("now", now);
+        }
+        default -> {
+          where.append(" and status = :status");
+          p.and("status", s.wire());
+        }
+      }
+    }
+    if (q.group() != null) {
+      where.append(" and group = :group");
+      p.and("group", q.group());
+    }
+    if (q.q() != null && !q.q().isBlank()) {
+      if (q.q().length() > 64) {
+        throw ApiProblem.badRequest("q", "must be at most 64 characters");
+      }
+      String like = "%" + q.q().trim().toLowerCase(Locale.ROOT).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%";
+      where.append(" and lower(name) like :q escape '\\'");
+      p.and("q", like);
+    }
+    Sort sort =
+        switch (q.sort() == null ? "-created" : q.sort()) {
+          case "created" -> Sort.ascending("createdAt", "id");
+          case "-created" -> Sort.descending("createdAt", "id");
+          case "lastUsed" -> Sort.by("lastUsedAt", Sort.Direction.Ascending, Sort.NullPrecedence.NULLS_FIRST).and("id");
+          case "-lastUsed" -> Sort.by("lastUsedAt", Sort.Direction.Descending, Sort.NullPrecedence.NULLS_LAST).and("id");
+          default -> throw ApiProblem.badRequest("sort", "must be one of created, -created, lastUsed, -lastUsed");
+        };
+    var query = ApiKey.<ApiKey>find(where.toString(), sort, p);
+    return query
+        .page(Page.of(q.page(), q.size()))
+        .list()
+        .chain(items -> query.count().map(total -> new Listing(items, total, q.page(), q.size())));
+  }
+
+  // ---------------------------------------------------------------- changes
+
+  public Uni<ApiKey> patch(String account, UUID id, JsonNode body) {
+    if (body == null || !body.isObject()) {
+      throw ApiProblem.badRequest(null, "the body must be a JSON object");
+    }
+    ObjectNode o = (ObjectNode) body;
+    Iterator<String> names = o.fieldNames();
+    while (names.hasNext()) {
+      String f = names.next();
+      if (!PATCHABLE.contains(f)) {
+        throw ApiProblem.badRequest(
+            f, "cannot be changed; changeable fields are " + String.join(", ", PATCHABLE.stream().sorted().toList()));
+      }
+    }
+    if (o.isEmpty()) {
+      throw ApiProblem.badRequest(null, "no field to change");
+    }
+    Instant now = clock.instant();
+    // validate everything before touching the database: nothing half-written
+    String name = o.has("name") ? validName(text(o, "name")) : null;
+    String group = o.has("group") ? required("group", text(o, "group")) : null;
+    List<String> ips = o.has("allowedIps") ? allowedIps(stringList(o, "allowedIps")) : null;
+    Long quota = o.has("quotaUsd") ? quota(text(o, "quotaUsd")) : null;
+    String reset = o.has("quotaReset") ? quotaReset(text(o, "quotaReset")) : null;
+    RateLimit rl = null;
+    if (o.has("rateLimit")) {
+      try {
+        rl =
+            o.get("rateLimit").isNull()
+                ? RateLimit.NONE
+                : rateLimit(EventCodec.mapper().treeToValue(o.get("rateLimit"), RateLimit.class));
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        throw ApiProblem.badRequest("rateLimit", "must be an object with requestsPerMinute, tokensPerMinute, concurrentRequests");
+      }
+    }
+    boolean setExpiry = o.has("expiresAt");
+    Instant expiresAt = setExpiry ? expiry(text(o, "expiresAt"), null, now, false) : null;
+    final RateLimit rateLimit = rl;
+    return Panache.withTransaction(
+            () ->
+                find(account, id)
+                    .invoke(k -> requireChangeable(k, now))
+                    .call(k -> group == null ? Uni.createFrom().voidItem() : enabledGroup(group).replaceWithVoid())
+                    .call(k -> name == null ? Uni.createFrom().voidItem() : nameTaken(k.account, name, k.id))
+                    .call(
+                        k -> {
+                          if (name != null) k.name = name;
+                          if (group != null) k.group = group;
+                          if (ips != null) k.allowedIpsJson = Json.write(ips);
+                          if (quota != null) k.quotaMicros = quota;
+                          if (reset != null) k.quotaReset = reset;
+                          if (rateLimit != null) {
+                            k.requestsPerMinute = rateLimit.requestsPerMinute();
+                            k.tokensPerMinute = rateLimit.tokensPerMinute();
+                            k.concurrentRequests = rateLimit.concurrentRequests();
+                          }
+                          if (setExpiry) {
+                            if (expiresAt == null && policy.maxLifetime().isPresent()) {
+                              throw ApiProblem.badRequest("expiresAt", "cannot be removed: keys must expire within " + policy.maxLifetime().get());
+                            }
+                            k.expiresAt = expiresAt;
+                          }
+                          return changed(k, KeyEventType.UPDATED, now);
+                        }))
+        .invoke(relay::wake);
+  }
+
+  public Uni<ApiKey> disable(String account, UUID id) {
+    return transition(account, id, KeyEventType.DISABLED, (k, now) -> {
+      requireChangeable(k, now);
+      if (k.storedStatus() == KeyStatus.DISABLED) {
+        return false;
+      }
+      k.status = KeyStatus.DISABLED.wire();
+      return true;
+    });
+  }
+
+  public Uni<ApiKey> enable(String account, UUID id) {
+    return transition(account, id, KeyEventType.ENABLED, (k, now) -> {
+      requireChangeable(k, now);
+      if (k.storedStatus() == KeyStatus.ACTIVE) {
+        return false;
+      }
+      k.status = KeyStatus.ACTIVE.wire();
+      return true;
+    });
+  }
+
+  public Uni<ApiKey> revoke(String account, UUID id) {
+    return transition(account, id, KeyEventType.REVOKED, (k, now) -> {
+      if (k.storedStatus() == KeyStatus.REVOKED) {
+        return false;
+      }
+      k.status = KeyStatus.REVOKED.wire();
+      k.revokedAt = now;
+      k.previousKeyHash = null;
+      k.previousKeyExpiresAt = null;
+      return true;
+    });
+  }
+
+  public Uni<ApiKey> reportLeaked(String account, UUID id) {
+    return transition(account, id, KeyEventType.LEAKED, (k, now) -> {
+      if (k.storedStatus() == KeyStatus.LEAKED) {
+        return false;
+      }
+      if (k.storedStatus() == KeyStatus.REVOKED) {
+        throw ApiProblem.conflict("status", "is revoked: a revoked key is already refused everywhere");
+      }
+      k.status = KeyStatus.LEAKED.wire();
+      k.previousKeyHash = null;
+      k.previousKeyExpiresAt = null;
+      return true;
+    });
+  }
+
+  /** Marks every key (current or overlapping old secret) with one of these hashes as leaked. */
+  public Uni<Set<String>> markLeakedByHash(Set<String> hashes) {
+    if (hashes.isEmpty()) {
+      return Uni.createFrom().item(Set.of());
+    }
+    Instant now = clock.instant();
+    return Panache.withTransaction(
+            () ->
+                ApiKey.<ApiKey>list("keyHash in ?1 or previousKeyHash in ?1", hashes)
+                    .call(
+                        keys -> {
+                          Uni<Void> chain = Uni.createFrom().voidItem();
+                          for (ApiKey k : keys) {
+                            if (k.storedStatus() != KeyStatus.LEAKED) {
+                              k.status = KeyStatus.LEAKED.wire();
+                              k.previousKeyHash = null;
+                              k.previousKeyExpiresAt = null;
+                              chain = chain.chain(() -> changed(k, KeyEventType.LEAKED, now).replaceWithVoid());
+                            }
+                          }
+                          return chain;
+                        })
+                    .map(
+                        keys -> {
+                          Set<String> matched = new java.util.HashSet<>();
+                          for (ApiKey k : keys) {
+                            matched.add(k.keyHash);
+                          }
+                          return matched;
+                        }))
+        .invoke(relay::wake);
+  }
+
+  /** Which of these hashes belong to a key (current or overlapping old secret). */
+  @WithSession
+  public Uni<Set<String>> knownHashes(Set<String> hashes) {
+    if (hashes.isEmpty()) {
+      return Uni.createFrom().item(Set.of());
+    }
+    return ApiKey.<ApiKey>list("keyHash in ?1 or previousKeyHash in ?1", hashes)
+        .map(
+            keys -> {
+              Set<String> known = new java.util.HashSet<>();
+              for (ApiKey k : keys) {
+                if (hashes.contains(k.keyHash)) known.add(k.keyHash);
+                if (k.previousKeyHash != null && hashes.contains(k.previousKeyHash)) known.add(k.previousKeyHash);
+              }
+              return known;
+            });
+  }
+
+  public Uni<WithSecret> rotate(String account, UUID id, String overlapText) {
+    Duration overlap = Duration.ZERO;
+    if (overlapText != null) {
+      overlap = duration("overlap", overlapText);
+      if (overlap.isNegative()) {
+        throw ApiProblem.badRequest("overlap", "must not be negative");
+      }
+      if (overlap.compareTo(policy.maxRotationOverlap()) > 0) {
+        throw ApiProblem.badRequest("overlap", "must be at most " + policy.maxRotationOverlap().toDays() + " days");
+      }
+    }
+    String secret = KeyFormat.generate(policy.prefix());
+    String hash = KeyFormat.sha256Hex(secret);
+    Duration ov = overlap;
+    Instant now = clock.instant();
+    return Panache.withTransaction(
+            () ->
+                find(account, id)
+                    .invoke(k -> requireChangeable(k, now))
+                    .chain(
+                        k -> {
+                          if (ov.isZero()) {
+                            k.previousKeyHash = null;
+                            k.previousKeyExpiresAt = null;
+                          } else {
+                            k.previousKeyHash = k.keyHash;
+                            k.previousKeyExpiresAt = now.plus(ov);
+                          }
+                          k.keyHash = hash;
+                          k.mask = KeyFormat.mask(secret);
+                          k.custom = false;
+                          k.rotatedAt = now;
+                          return changed(k, KeyEventType.ROTATED, now);
+                        })
+                    .map(k -> new WithSecret(k, secret)))
+        .invoke(relay::wake);
+  }
+
+  /** Checks a secret given to render the Use-key configs against the key's hash. */
+  public static boolean secretMatches(ApiKey k, String secret) {
+    return secret != null && KeyFormat.hashesEqual(k.keyHash, KeyFormat.sha256Hex(secret));
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  @FunctionalInterface
+  interface Transition {
+    /** Applies the change; false when there is nothing to do (no event). */
+    boolean apply(ApiKey k, Instant now);
+  }
+
+  private Uni<ApiKey> transition(String account, UUID id, KeyEventType type, Transition t) {
+    Instant now = clock.instant();
+    return Panache.withTransaction(
+            () ->
+                find(account, id)
+                    .chain(k -> t.apply(k, now) ? changed(k, type, now) : Uni.createFrom().item(k)))
+        .invoke(relay::wake);
+  }
+
+  private Uni<ApiKey> changed(ApiKey k, KeyEventType type, Instant now) {
+    k.updatedAt = now;
+    k.version++;
+    return outbox.keyEvent(type, k).replaceWith(k);
+  }
+
+  private static void requireChangeable(ApiKey k, Instant now) {
+    KeyStatus s = k.effectiveStatus(now);
+    if (s == KeyStatus.REVOKED || s == KeyStatus.LEAKED || s == KeyStatus.EXPIRED) {
+      throw ApiProblem.conflict("status", "is " + s.wire() + ": this key can no longer be changed");
+    }
+  }
+
+  /** Another account's key is a 404, exactly as an unknown id. account null = any (admin). */
+  private Uni<ApiKey> find(String account, UUID id) {
+    Uni<ApiKey> u = ApiKey.findById(id);
+    return u.map(
+        k -> {
+          if (k == null || (account != null && !account.equals(k.account))) {
+            throw ApiProblem.notFound("key " + id);
+          }
+          return k;
+        });
+  }
+
+  private Uni<Void> lockAccount(String account) {
+    // serialises creates of one account, so the live-key cap holds under concurrency
+    return Panache.getSession()
+        .chain(s -> s.createNativeQuery("select pg_advisory_xact_lock(hashtext(:a))").setParameter("a", account).getSingleResult())
+        .replaceWithVoid();
+  }
+
+  private Uni<KeyGroup> enabledGroup(String name) {
+    Uni<KeyGroup> u = KeyGroup.findById(name);
+    return u.map(
+        g -> {
+          if (g == null || !g.enabled) {
+            throw ApiProblem.badRequest("group", "'" + safe(name) + "' does not exist or is disabled");
+          }
+          return g;
+        });
+  }
+
+  private Uni<Void> nameTaken(String account, String name, UUID except) {
+    return ApiKey.count(
+            "account = ?1 and lower(name) = ?2 and status <> 'revoked' and id <> ?3",
+            account,
+            name.toLowerCase(Locale.ROOT),
+            except == null ? new UUID(0, 0) : except)
+        .invoke(
+            n -> {
+              if (n > 0) {
+                throw ApiProblem.conflict("name", "is already used by another key of this account");
+              }
+            })
+        .replaceWithVoid();
+  }
+
+  private Uni<Void> hashTaken(String hash) {
+    return ApiKey.count("keyHash = ?1 or previousKeyHash = ?1", hash)
+        .invoke(
+            n -> {
+              if (n > 0) {
+                throw ApiProblem.conflict("customKey", "is already in use; choose another or let Keywarden generate one");
+              }
+            })
+        .replaceWithVoid();
+  }
+
+  static String validName(String raw) {
+    if (raw == null) {
+      throw ApiProblem.badRequest("name", "is required");
+    }
+    String n = raw.strip();
+    if (n.isEmpty() || n.length() > 64) {
+      throw ApiProblem.badRequest("name", "must be 1 to 64 characters after trimming");
+    }
+    if (n.codePoints().anyMatch(c -> Character.isISOControl(c) || Character.getType(c) == Character.FORMAT)) {
+      throw ApiProblem.badRequest("name", "must not contain control characters");
+    }
+    return n;
+  }
+
+  private static String required(String field, String v) {
+    if (v == null || v.isBlank()) {
+      throw ApiProblem.badRequest(field, "is required");
+    }
+    if (v.length() > 64) {
+      throw ApiProblem.badRequest(field, "must be at most 64 characters");
+    }
+    return v.strip();
+  }
+
+  private static List<String> allowedIps(List<String> raw) {
+    try {
+      return IpAllowList.normalise(raw);
+    } catch (IllegalArgumentException e) {
+      throw ApiProblem.badRequest("allowedIps", e.getMessage());
+    }
+  }
+
+  private long quota(String usd) {
+    if (usd == null) {
+      return 0;
+    }
+    long v;
+    try {
+      v = Money.parseUsd(usd);
+    } catch (IllegalArgumentException e) {
+      throw ApiProblem.badRequest("quotaUsd", e.getMessage());
+    }
+    if (policy.maxQuotaUsd().isPresent()) {
+      long max = Money.parseUsd(policy.maxQuotaUsd().get());
+      if (v == 0 || v > max) {
+        throw ApiProblem.badRequest("quotaUsd", "must be between 0.000001 and the cap maxQuotaUsd = " + Money.formatUsd(max));
+      }
+    }
+    return v;
+  }
+
+  private static String quotaReset(String raw) {
+    if (raw == null) {
+      return QuotaReset.NONE.wire();
+    }
+    return parseEnum("quotaReset", raw, QuotaReset::fromWire, "none, daily, weekly, monthly").wire();
+  }
+
+  static RateLimit rateLimit(RateLimit rl) {
+    if (rl == null) {
+      return RateLimit.NONE;
+    }
+    positive("rateLimit.requestsPerMinute", rl.requestsPerMinute());
+    positive("rateLimit.tokensPerMinute", rl.tokensPerMinute());
+    positive("rateLimit.concurrentRequests", rl.concurrentRequests());
+    return rl;
+  }
+
+  private static void positive(String field, Integer v) {
+    if (v != null && (v <= 0 || v > 100_000_000)) {
+      throw ApiProblem.badRequest(field, "must be a positive integer up to 100000000");
+    }
+  }
+
+  private Instant expiry(String at, String in, Instant now, boolean applyDefault) {
+    if (at != null && in != null) {
+      throw ApiProblem.badRequest("expiresIn", "cannot be given together with expiresAt");
+    }
+    Instant result = null;
+    String field = "expiresAt";
+    if (at != null) {
+      try {
+        result = java.time.OffsetDateTime.parse(at).toInstant();
+      } catch (DateTimeParseException e) {
+        throw ApiProblem.badRequest("expiresAt", "must be an RFC 3339 instant such as 2027-01-31T00:00:00Z");
+      }
+    } else if (in != null) {
+      field = "expiresIn";
+      result = plus(now, duration("expiresIn", in));
+    } else if (applyDefault && policy.defaultLifetime().isPresent()) {
+      result = now.plus(policy.defaultLifetime().get());
+    }
+    if (result != null && !result.isAfter(now)) {
+      throw ApiProblem.badRequest(field, "must be in the future");
+    }
+    if (policy.maxLifetime().isPresent()) {
+      Instant max = now.plus(policy.maxLifetime().get());
+      if (result == null && applyDefault) {
+        result = max;
+      } else if (result != null && result.isAfter(max)) {
+        throw ApiProblem.badRequest(field, "is beyond the cap maxLifetime = " + policy.maxLifetime().get());
+      }
+    }
+    return result;
+  }
+
+  private static Instant plus(Instant now, Duration d) {
+    try {
+      return now.plus(d);
+    } catch (ArithmeticException | java.time.DateTimeException e) {
+      throw ApiProblem.badRequest("expiresIn", "is too long");
+    }
+  }
+
+  /** ISO-8601 duration: PT12H, P30D, or a period such as P1M / P1Y (from now, UTC). */
+  static Duration duration(String field, String text) {
+    if (text.length() > 32) {
+      throw ApiProblem.badRequest(field, "must be an ISO-8601 duration such as P30D or PT12H");
+    }
+    try {
+      return Duration.parse(text);
+    } catch (DateTimeParseException e) {
+      try {
+        Period p = Period.parse(text);
+        Instant now = Instant.now();
+        return Duration.between(now, now.atZone(ZoneOffset.UTC).plus(p).toInstant());
+      } catch (ArithmeticException | java.time.DateTimeException e2) {
+        throw ApiProblem.badRequest(field, "must be an ISO-8601 duration such as P30D or PT12H");
+      }
+    } catch (ArithmeticException e) {
+      throw ApiProblem.badRequest(field, "is too long");
+    }
+  }
+
+  static <T> T parseEnum(String field, String raw, java.util.function.Function<String, T> f, String allowed) {
+    try {
+      return f.apply(raw.trim());
+    } catch (IllegalArgumentException e) {
+      throw ApiProblem.badRequest(field, "must be one of " + allowed);
+    }
+  }
+
+  private static String text(ObjectNode o, String field) {
+    JsonNode n = o.get(field);
+    if (n == null || n.isNull()) {
+      return null;
+    }
+    if (!n.isTextual()) {
+      throw ApiProblem.badRequest(field, "must be a string");
+    }
+    return n.asText();
+  }
+
+  private static List<String> stringList(ObjectNode o, String field) {
+    JsonNode n = o.get(field);
+    if (n == null || n.isNull()) {
+      return List.of();
+    }
+    if (!n.isArray()) {
+      throw ApiProblem.badRequest(field, "must be an array of strings");
+    }
+    if (n.size() > IpAllowList.MAX_ENTRIES) {
+      throw ApiProblem.badRequest(field, "has " + n.size() + " entries; at most " + IpAllowList.MAX_ENTRIES + " are allowed");
+    }
+    List<String> out = new ArrayList<>();
+    for (JsonNode e : n) {
+      if (!e.isTextual()) {
+        throw ApiProblem.badRequest(field, "must be an array of strings");
+      }
+      out.add(e.asText());
+    }
+    return out;
+  }
+
+  /** A user-given value fit to echo in an error: short, printable. */
+  static String safe(String v) {
+    String s = v.length() > 64 ? v.substring(0, 64) + "…" : v;
+    return s.replaceAll("[^\\p{Print}]", "?");
+  }
+}

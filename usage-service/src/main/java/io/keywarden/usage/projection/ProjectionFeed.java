@@ -1,0 +1,53 @@
+package io.keywarden.usage.projection;
+
+import io.keywarden.contracts.events.CloudEvent;
+import io.keywarden.contracts.events.EventCodec;
+import io.keywarden.contracts.events.GroupSnapshot;
+import io.keywarden.contracts.events.KeySnapshot;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.jboss.logging.Logger;
+
+/** Feeds the projection from the key and group topics. Bad records are logged and skipped. */
+@ApplicationScoped
+public class ProjectionFeed {
+  private static final Logger LOG = Logger.getLogger(ProjectionFeed.class);
+  private final KeyProjection projection;
+  private final CatchUp catchUp;
+
+  ProjectionFeed(KeyProjection projection, CatchUp catchUp) {
+    this.projection = projection;
+    this.catchUp = catchUp;
+  }
+
+  @Incoming("key-events")
+  public void onKeyEvent(ConsumerRecord<String, String> record) {
+    try {
+      CloudEvent<?> e = EventCodec.decode(record.value());
+      if (e.data() instanceof KeySnapshot k) {
+        projection.apply(k);
+      } else {
+        LOG.warnf("skipped %s on %s: not a key event", e.type(), record.topic());
+      }
+    } catch (EventCodec.MalformedEventException ex) {
+      LOG.warnf("skipped a malformed record at %s-%d@%d: %s", record.topic(), record.partition(), record.offset(), ex.getMessage());
+    } finally {
+      catchUp.consumed(record.topic(), record.partition(), record.offset());
+    }
+  }
+
+  @Incoming("groups")
+  public void onGroupEvent(ConsumerRecord<String, String> record) {
+    try {
+      CloudEvent<?> e = EventCodec.decode(record.value());
+      if (e.data() instanceof GroupSnapshot g) {
+        projection.apply(g);
+      }
+    } catch (EventCodec.MalformedEventException ex) {
+      LOG.warnf("skipped a malformed record at %s-%d@%d: %s", record.topic(), record.partition(), record.offset(), ex.getMessage());
+    } finally {
+      catchUp.consumed(record.topic(), record.partition(), record.offset());
+    }
+  }
+}
