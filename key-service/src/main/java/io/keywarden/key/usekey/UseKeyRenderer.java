@@ -316,7 +316,7 @@ public class UseKeyRenderer {
 
     List<String> notes = new ArrayList<>();
     notes.add(
-        "Cursor has no config file or deep link for API keys or base URLs, so this is set by hand.");
+        "Cursor has no config file or deep link for API keys or base URLs: set them by hand.");
     notes.add(
         ("Cursor's requests come from Cursor's servers, not your machine, so the base URL must be"
                 + " public HTTPS; the gateway at %s must serve POST /v1/chat/completions.")
@@ -501,12 +501,19 @@ public class UseKeyRenderer {
   }
 
   private static void addPlaceholderNote(Context c, List<String> notes) {
-    if (c.placeholder) {
-      notes.add(
-          ("The key is shown as %s: Keywarden shows a secret only once, when the key is created or"
-                  + " rotated. Replace the placeholder with your key.")
-              .formatted(SECRET_PLACEHOLDER));
+    if (!c.placeholder) {
+      return;
     }
+    boolean link = c.client() == UseKeyClient.CHERRY_STUDIO || c.client() == UseKeyClient.CC_SWITCH;
+    notes.add(
+        ("The key is shown as %s: Keywarden shows a secret only once, when the key is created or"
+                + " rotated. Replace the placeholder with your key%s.")
+            .formatted(
+                SECRET_PLACEHOLDER,
+                link
+                    ? "; the import link carries the placeholder too, so after importing it, paste"
+                        + " your key into the provider's API key field in the app"
+                    : ""));
   }
 
   private static String prettyJson(Object value) {

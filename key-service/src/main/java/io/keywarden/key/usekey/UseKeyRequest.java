@@ -60,7 +60,8 @@ public record UseKeyRequest(
   /** Never prints the secret: requests end up in logs and exception messages. */
   @Override
   public String toString() {
-    return "UseKeyRequest[client=%s, os=%s, model=%s, baseUrl=%s, secret=%s, keyName=%s, groupModels=%s, ccSwitchApp=%s]"
+    return ("UseKeyRequest[client=%s, os=%s, model=%s, baseUrl=%s, secret=%s, keyName=%s,"
+            + " groupModels=%s, ccSwitchApp=%s]")
         .formatted(
             client,
             os,
