@@ -35,6 +35,7 @@ create table api_keys (
     last_used_at             timestamptz,
     last_used_ip             varchar(64),
     spent_micros             bigint not null default 0,
+    usage_as_of              timestamptz,
     version                  bigint not null
 );
 create unique index api_keys_hash_uq on api_keys (key_hash);

@@ -81,6 +81,10 @@ public class ApiKey extends PanacheEntityBase {
   @Column(name = "spent_micros")
   public long spentMicros;
 
+  /** Window end of the usage roll-up that last set lastUsedAt and spentMicros. */
+  @Column(name = "usage_as_of")
+  public Instant usageAsOf;
+
   public long version;
 
   public KeyStatus storedStatus() {

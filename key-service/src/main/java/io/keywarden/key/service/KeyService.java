@@ -355,21 +355,36 @@ public class KeyService {
   }
 
   /** Which of these hashes belong to a key (current or overlapping old secret). */
-  @WithSession
   public Uni<Set<String>> knownHashes(Set<String> hashes) {
     if (hashes.isEmpty()) {
       return Uni.createFrom().item(Set.of());
     }
-    return ApiKey.<ApiKey>list("keyHash in ?1 or previousKeyHash in ?1", hashes)
-        .map(
-            keys -> {
-              Set<String> known = new java.util.HashSet<>();
-              for (ApiKey k : keys) {
-                if (hashes.contains(k.keyHash)) known.add(k.keyHash);
-                if (k.previousKeyHash != null && hashes.contains(k.previousKeyHash)) known.add(k.previousKeyHash);
-              }
-              return known;
-            });
+    // chunks keep each query well under PostgreSQL's bind-parameter limit
+    List<List<String>> chunks = new ArrayList<>();
+    List<String> all = new ArrayList<>(hashes);
+    for (int i = 0; i < all.size(); i += 5_000) {
+      chunks.add(all.subList(i, Math.min(all.size(), i + 5_000)));
+    }
+    Set<String> known = new java.util.HashSet<>();
+    Uni<Void> chain = Uni.createFrom().voidItem();
+    for (List<String> chunk : chunks) {
+      chain =
+          chain.chain(
+              () ->
+                  Panache.withSession(
+                          () -> ApiKey.<ApiKey>list("keyHash in ?1 or previousKeyHash in ?1", chunk))
+                      .invoke(
+                          keys -> {
+                            for (ApiKey k : keys) {
+                              if (hashes.contains(k.keyHash)) known.add(k.keyHash);
+                              if (k.previousKeyHash != null && hashes.contains(k.previousKeyHash)) {
+                                known.add(k.previousKeyHash);
+                              }
+                            }
+                          })
+                      .replaceWithVoid());
+    }
+    return chain.map(v -> known);
   }
 
   public Uni<WithSecret> rotate(String account, UUID id, String overlapText) {
