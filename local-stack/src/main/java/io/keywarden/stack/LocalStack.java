@@ -273,8 +273,13 @@ public final class LocalStack implements AutoCloseable {
       Files.createDirectories(dataDir.getParent());
       ProcessBuilder.Redirect log =
           ProcessBuilder.Redirect.appendTo(config.logDir().resolve("postgres.log").toFile());
+      EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder();
+      if (config.durable()) {
+        // zonky runs PostgreSQL with fsync off; the run command's data should survive a crash.
+        builder.setServerConfig("fsync", "on").setServerConfig("synchronous_commit", "on");
+      }
       postgres =
-          EmbeddedPostgres.builder()
+          builder
               .setPort(config.postgresPort())
               .setDataDirectory(dataDir)
               .setCleanDataDirectory(false)
