@@ -64,6 +64,7 @@ public final class StackConfig {
         home == null ? root.resolve(".keywarden") : Path.of(home),
         distFor(root),
         false,
+        true,
         ports);
   }
 
