@@ -26,13 +26,13 @@ public class ApiKey extends PanacheEntityBase {
 
   public String status;
 
-  @Column(name = "key_hash", columnDefinition = "char(64)")
+  @Column(name = "key_hash")
   public String keyHash;
 
   public String mask;
   public boolean custom;
 
-  @Column(name = "previous_key_hash", columnDefinition = "char(64)")
+  @Column(name = "previous_key_hash")
   public String previousKeyHash;
 
   @Column(name = "previous_key_expires_at")

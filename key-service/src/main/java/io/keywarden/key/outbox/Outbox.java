@@ -15,8 +15,8 @@ import java.time.Instant;
 import java.util.UUID;
 
 /**
- * Writes events into the outbox table. Must be called inside the transaction of the change, so
- * the change and its event commit together or not at all.
+ * Writes events into the outbox table. Must be called inside the transaction of the change, so the
+ * change and its event commit together or not at all.
  */
 @ApplicationScoped
 public class Outbox {
@@ -29,13 +29,15 @@ public class Outbox {
 
   public Uni<Void> keyEvent(KeyEventType type, ApiKey key) {
     Instant now = clock.instant();
-    CloudEvent<?> event = CloudEvent.of(type.type(), SOURCE, key.id.toString(), now, key.snapshot(now));
+    CloudEvent<?> event =
+        CloudEvent.of(type.type(), SOURCE, key.id.toString(), now, key.snapshot(now));
     return write(Topics.KEY_EVENTS, key.id.toString(), event);
   }
 
   public Uni<Void> groupEvent(KeyGroup group, boolean deleted) {
     CloudEvent<?> event =
-        CloudEvent.of(GroupSnapshot.TYPE, SOURCE, group.name, clock.instant(), group.snapshot(deleted));
+        CloudEvent.of(
+            GroupSnapshot.TYPE, SOURCE, group.name, clock.instant(), group.snapshot(deleted));
     return write(Topics.GROUPS, group.name, event);
   }
 

@@ -4,6 +4,7 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.common.vertx.VertxContext;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import io.vertx.core.Vertx;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -13,7 +14,6 @@ import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import org.eclipse.microprofile.reactive.messaging.OnOverflow;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.OffsetDateTime;
@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Message;
-import io.smallrye.reactive.messaging.MutinyEmitter;
+import org.eclipse.microprofile.reactive.messaging.OnOverflow;
 import org.jboss.logging.Logger;
 
 /**
@@ -39,6 +39,7 @@ public class OutboxRelay {
   private static final int BATCH = 500;
 
   private final Pool pool;
+
   @Inject
   @Channel("outbox")
   @OnOverflow(value = OnOverflow.Strategy.BUFFER, bufferSize = 8192)
@@ -65,11 +66,12 @@ public class OutboxRelay {
       again.set(true);
       return;
     }
-    VertxContext.createNewDuplicatedContext(vertx.getOrCreateContext())
-        .runOnContext(v -> loop());
+    VertxContext.createNewDuplicatedContext(vertx.getOrCreateContext()).runOnContext(v -> loop());
   }
 
-  @Scheduled(every = "${kw.outbox.poll-interval:1s}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+  @Scheduled(
+      every = "${kw.outbox.poll-interval:1s}",
+      concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
   void poll() {
     wake();
   }
@@ -120,7 +122,9 @@ public class OutboxRelay {
     List<Uni<Void>> acks = new ArrayList<>(rows.size());
     for (Row r : rows) {
       RecordHeaders headers = new RecordHeaders();
-      headers.add("content-type", "application/cloudevents+json; charset=UTF-8".getBytes(StandardCharsets.UTF_8));
+      headers.add(
+          "content-type",
+          "application/cloudevents+json; charset=UTF-8".getBytes(StandardCharsets.UTF_8));
       headers.add("ce_id", r.getUUID("event_id").toString().getBytes(StandardCharsets.UTF_8));
       Message<String> m =
           Message.of(r.getString("payload"))

@@ -1,8 +1,8 @@
 package io.keywarden.key.rest;
 
 /**
- * A client error with the field at fault, rendered as RFC 9457 problem+json. Messages never
- * contain a secret or a hash.
+ * A client error with the field at fault, rendered as RFC 9457 problem+json. Messages never contain
+ * a secret or a hash.
  */
 public class ApiProblem extends RuntimeException {
   private final int status;
@@ -17,7 +17,8 @@ public class ApiProblem extends RuntimeException {
   }
 
   public static ApiProblem badRequest(String field, String detail) {
-    return new ApiProblem(400, "Invalid request", field, field == null ? detail : field + " " + detail);
+    return new ApiProblem(
+        400, "Invalid request", field, field == null ? detail : field + " " + detail);
   }
 
   public static ApiProblem notFound(String what) {

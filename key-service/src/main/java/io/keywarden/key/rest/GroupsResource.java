@@ -29,10 +29,16 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 @Path("/api")
 public class GroupsResource {
   /** A model with its prices in USD per million tokens. */
-  public record ModelView(String id, String ownedBy, String inputUsdPerMillion, String outputUsdPerMillion) {}
+  public record ModelView(
+      String id, String ownedBy, String inputUsdPerMillion, String outputUsdPerMillion) {}
 
   public record GroupView(
-      String name, String description, boolean enabled, List<ModelView> models, Instant createdAt, Instant updatedAt) {
+      String name,
+      String description,
+      boolean enabled,
+      List<ModelView> models,
+      Instant createdAt,
+      Instant updatedAt) {
     static GroupView of(KeyGroup g) {
       return new GroupView(
           g.name,
@@ -46,7 +52,10 @@ public class GroupsResource {
 
   static ModelView model(ModelPrice m) {
     return new ModelView(
-        m.id(), m.ownedBy(), Money.formatUsd(m.inputMicrosPerMillion()), Money.formatUsd(m.outputMicrosPerMillion()));
+        m.id(),
+        m.ownedBy(),
+        Money.formatUsd(m.inputMicrosPerMillion()),
+        Money.formatUsd(m.outputMicrosPerMillion()));
   }
 
   private final GroupService groups;
@@ -73,8 +82,13 @@ public class GroupsResource {
   @Path("admin/groups")
   @RolesAllowed("admin")
   public Uni<Response> create(GroupRequest body) {
-    return groups.create(body)
-        .map(g -> Response.created(URI.create("/api/admin/groups/" + g.name)).entity(GroupView.of(g)).build());
+    return groups
+        .create(body)
+        .map(
+            g ->
+                Response.created(URI.create("/api/admin/groups/" + g.name))
+                    .entity(GroupView.of(g))
+                    .build());
   }
 
   @PUT

@@ -8,9 +8,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
-/**
- * A key as the API shows it: never the hash; the secret only in the create and rotate answers.
- */
+/** A key as the API shows it: never the hash; the secret only in the create and rotate answers. */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record KeyView(
     String id,

@@ -50,10 +50,14 @@ public class KeysResource {
   @Operation(summary = "Create a key; the secret is in this answer only")
   public Uni<Response> create(CreateKey body) {
     return keys.create(caller.account(), body)
-        .chain(ks -> use.embedded(ks.key(), ks.secret())
-            .map(configs -> Response.created(URI.create("/api/keys/" + ks.key().id))
-                .entity(view(ks.key(), ks.secret(), configs))
-                .build()));
+        .chain(
+            ks ->
+                use.embedded(ks.key(), ks.secret())
+                    .map(
+                        configs ->
+                            Response.created(URI.create("/api/keys/" + ks.key().id))
+                                .entity(view(ks.key(), ks.secret(), configs))
+                                .build()));
   }
 
   @GET
@@ -127,7 +131,13 @@ public class KeysResource {
   /** A page of keys. */
   public record Page(List<KeyView> items, int page, int size, long total) {
     static ListQuery query(
-        String account, String status, String group, String q, String sort, String page, String size) {
+        String account,
+        String status,
+        String group,
+        String q,
+        String sort,
+        String page,
+        String size) {
       int p = Ids.intParam("page", page, 0, 0, 1_000_000);
       int s = Ids.intParam("size", size, 20, 1, 100);
       return new ListQuery(account, status, group, q, sort, p, s);

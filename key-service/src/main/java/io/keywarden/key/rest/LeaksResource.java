@@ -37,10 +37,14 @@ public class LeaksResource {
   LeaksResource(
       KeyService keys,
       Clock clock,
-      @ConfigProperty(name = "kw.leaks.github.keys-url", defaultValue = "https://api.github.com/meta/public_keys/secret_scanning") String url,
+      @ConfigProperty(
+              name = "kw.leaks.github.keys-url",
+              defaultValue = "https://api.github.com/meta/public_keys/secret_scanning")
+          String url,
       @ConfigProperty(name = "kw.keys.prefix") String prefix) {
     this.keys = keys;
-    GithubPublicKeys publicKeys = new GithubPublicKeys(URI.create(url), GithubPublicKeys.defaultHttpClient(), clock);
+    GithubPublicKeys publicKeys =
+        new GithubPublicKeys(URI.create(url), GithubPublicKeys.defaultHttpClient(), clock);
     this.intake = new GithubLeakIntake(publicKeys::find, java.util.List.of(prefix));
   }
 
@@ -54,12 +58,16 @@ public class LeaksResource {
       byte[] body) {
     // signature checks and the key fetch may block: off the event loop
     return Uni.createFrom()
-        .item(() -> intake.handle(keyId, signature, body == null ? new byte[0] : body, hashes -> Set.of()))
+        .item(
+            () ->
+                intake.handle(
+                    keyId, signature, body == null ? new byte[0] : body, hashes -> Set.of()))
         .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
         .chain(
             first -> {
               if (first.status() == GithubLeakIntake.Status.UNAUTHORIZED) {
-                throw new ApiProblem(401, "Unauthorized", GithubLeakIntake.HEADER_SIGNATURE, first.reason());
+                throw new ApiProblem(
+                    401, "Unauthorized", GithubLeakIntake.HEADER_SIGNATURE, first.reason());
               }
               if (first.status() == GithubLeakIntake.Status.BAD_REQUEST) {
                 throw ApiProblem.badRequest(null, first.reason());
@@ -84,7 +92,9 @@ public class LeaksResource {
                     .map(
                         marked -> {
                           if (!marked.isEmpty()) {
-                            LOG.infof("GitHub reported %d of our keys as leaked; marked leaked", marked.size());
+                            LOG.infof(
+                                "GitHub reported %d of our keys as leaked; marked leaked",
+                                marked.size());
                           }
                           return Response.status(201).entity(result.feedback()).build();
                         }));

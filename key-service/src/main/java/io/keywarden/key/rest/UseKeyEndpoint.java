@@ -31,9 +31,9 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 /**
- * "Use key": the exact setup of a key for Codex, Claude Code, Cursor, Cherry Studio and CC
- * Switch. Only the hash is kept, so GET renders a placeholder; POST renders the real key when the
- * caller supplies it (checked against the hash, never stored or logged).
+ * "Use key": the exact setup of a key for Codex, Claude Code, Cursor, Cherry Studio and CC Switch.
+ * Only the hash is kept, so GET renders a placeholder; POST renders the real key when the caller
+ * supplies it (checked against the hash, never stored or logged).
  */
 @Path("/api/keys/{id}/use")
 @RolesAllowed("user")
@@ -83,9 +83,13 @@ public class UseKeyEndpoint {
     return render(id, client, os, model, app, body.secret());
   }
 
-  private Uni<Object> render(String id, String client, String os, String model, String app, String secret) {
+  private Uni<Object> render(
+      String id, String client, String os, String model, String app, String secret) {
     // parameters first: a bad one is a 400 whatever the key
-    List<UseKeyClient> clients = client == null ? List.of(UseKeyClient.values()) : List.of(param(() -> UseKeyClient.fromWire(client)));
+    List<UseKeyClient> clients =
+        client == null
+            ? List.of(UseKeyClient.values())
+            : List.of(param(() -> UseKeyClient.fromWire(client)));
     TargetOs targetOs = os == null ? TargetOs.LINUX : param(() -> TargetOs.fromWire(os));
     CcSwitchApp ccApp = param(() -> CcSwitchApp.fromWire(app));
     return keys.get(caller.account(), Ids.parse(id))
@@ -99,7 +103,8 @@ public class UseKeyEndpoint {
                       models -> {
                         Map<String, UseKeyConfig> out = new LinkedHashMap<>();
                         for (UseKeyClient c : clients) {
-                          out.put(c.wire(), renderOne(k, c, targetOs, model, ccApp, secret, models));
+                          out.put(
+                              c.wire(), renderOne(k, c, targetOs, model, ccApp, secret, models));
                         }
                         return client == null ? (Object) out : out.values().iterator().next();
                       });
@@ -113,15 +118,25 @@ public class UseKeyEndpoint {
             models -> {
               Map<String, Object> out = new LinkedHashMap<>();
               for (UseKeyClient c : UseKeyClient.values()) {
-                out.put(c.wire(), renderOne(key, c, TargetOs.LINUX, null, CcSwitchApp.CLAUDE, secret, models));
+                out.put(
+                    c.wire(),
+                    renderOne(key, c, TargetOs.LINUX, null, CcSwitchApp.CLAUDE, secret, models));
               }
               return out;
             });
   }
 
   private UseKeyConfig renderOne(
-      ApiKey k, UseKeyClient c, TargetOs os, String model, CcSwitchApp app, String secret, List<String> models) {
-    return param(() -> renderer.render(new UseKeyRequest(c, os, model, baseUrl, secret, k.name, models, app)));
+      ApiKey k,
+      UseKeyClient c,
+      TargetOs os,
+      String model,
+      CcSwitchApp app,
+      String secret,
+      List<String> models) {
+    return param(
+        () ->
+            renderer.render(new UseKeyRequest(c, os, model, baseUrl, secret, k.name, models, app)));
   }
 
   Uni<List<String>> groupModels(String group) {

@@ -16,9 +16,26 @@ public final class CustomKeyRules {
 
   private static final List<String> KNOWN_EXAMPLES =
       List.of(
-          "example", "password", "passw0rd", "changeme", "secret", "your-api-key", "yourapikey",
-          "api_key", "apikey", "placeholder", "qwerty", "letmein", "abcdef", "123456", "xxxxxx",
-          "test-key", "testkey", "dummy", "sample", "lorem");
+          "example",
+          "password",
+          "passw0rd",
+          "changeme",
+          "secret",
+          "your-api-key",
+          "yourapikey",
+          "api_key",
+          "apikey",
+          "placeholder",
+          "qwerty",
+          "letmein",
+          "abcdef",
+          "123456",
+          "xxxxxx",
+          "test-key",
+          "testkey",
+          "dummy",
+          "sample",
+          "lorem");
 
   private CustomKeyRules() {}
 

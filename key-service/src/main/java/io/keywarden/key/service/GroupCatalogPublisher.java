@@ -39,6 +39,8 @@ public class GroupCatalogPublisher {
                     .subscribe()
                     .with(
                         groups -> relay.wake(),
-                        e -> LOG.warnf("could not publish the group catalogue: %s", e.getMessage())));
+                        e ->
+                            LOG.warnf(
+                                "could not publish the group catalogue: %s", e.getMessage())));
   }
 }

@@ -23,9 +23,11 @@ import java.util.Set;
 /** Admin CRUD of groups; every change is published on keywarden.groups through the outbox. */
 @ApplicationScoped
 public class GroupService {
-  public record ModelRequest(String id, String ownedBy, String inputUsdPerMillion, String outputUsdPerMillion) {}
+  public record ModelRequest(
+      String id, String ownedBy, String inputUsdPerMillion, String outputUsdPerMillion) {}
 
-  public record GroupRequest(String name, String description, Boolean enabled, List<ModelRequest> models) {}
+  public record GroupRequest(
+      String name, String description, Boolean enabled, List<ModelRequest> models) {}
 
   private final Outbox outbox;
   private final OutboxRelay relay;
@@ -67,7 +69,8 @@ public class GroupService {
                           g.createdAt = now;
                           g.updatedAt = now;
                           g.version = 1;
-                          return g.<KeyGroup>persist().call(saved -> outbox.groupEvent(saved, false));
+                          return g.<KeyGroup>persist()
+                              .call(saved -> outbox.groupEvent(saved, false));
                         }))
         .invoke(relay::wake);
   }
@@ -89,7 +92,8 @@ public class GroupService {
                           if (g == null) {
                             throw ApiProblem.notFound("group " + KeyService.safe(name));
                           }
-                          if (req.description() != null) g.description = description(req.description());
+                          if (req.description() != null)
+                            g.description = description(req.description());
                           if (req.enabled() != null) g.enabled = req.enabled();
                           if (models != null) g.modelsJson = Json.write(models);
                           g.updatedAt = now;
@@ -113,7 +117,10 @@ public class GroupService {
                                   n -> {
                                     if (n > 0) {
                                       throw ApiProblem.conflict(
-                                          "name", "is used by " + n + " keys; disable the group instead, or move the keys");
+                                          "name",
+                                          "is used by "
+                                              + n
+                                              + " keys; disable the group instead, or move the keys");
                                     }
                                     g.version++;
                                     g.updatedAt = clock.instant();
@@ -128,7 +135,9 @@ public class GroupService {
       throw ApiProblem.badRequest("name", "is required");
     }
     if (!raw.matches("[a-z0-9][a-z0-9._-]{0,63}")) {
-      throw ApiProblem.badRequest("name", "must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit");
+      throw ApiProblem.badRequest(
+          "name",
+          "must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit");
     }
     return raw;
   }
@@ -156,12 +165,18 @@ public class GroupService {
       ModelRequest m = raw.get(i);
       String f = "models[" + i + "]";
       if (m == null || m.id() == null || !m.id().matches("[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}")) {
-        throw ApiProblem.badRequest(f + ".id", "must be 1-128 characters of letters, digits, '.', '_', ':', '/' or '-'");
+        throw ApiProblem.badRequest(
+            f + ".id", "must be 1-128 characters of letters, digits, '.', '_', ':', '/' or '-'");
       }
       if (!seen.add(m.id())) {
         throw ApiProblem.badRequest(f + ".id", "is listed twice");
       }
-      out.add(new ModelPrice(m.id(), m.ownedBy() == null ? "keywarden" : m.ownedBy(), price(f + ".inputUsdPerMillion", m.inputUsdPerMillion()), price(f + ".outputUsdPerMillion", m.outputUsdPerMillion())));
+      out.add(
+          new ModelPrice(
+              m.id(),
+              m.ownedBy() == null ? "keywarden" : m.ownedBy(),
+              price(f + ".inputUsdPerMillion", m.inputUsdPerMillion()),
+              price(f + ".outputUsdPerMillion", m.outputUsdPerMillion())));
     }
     return out;
   }

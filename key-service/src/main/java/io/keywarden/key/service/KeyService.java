@@ -20,7 +20,6 @@ import io.keywarden.key.rest.ApiProblem;
 import io.keywarden.key.rest.KeyRequests.CreateKey;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.hibernate.reactive.panache.common.WithSession;
-import io.quarkus.hibernate.reactive.panache.common.WithTransaction;
 import io.quarkus.panache.common.Page;
 import io.quarkus.panache.common.Parameters;
 import io.quarkus.panache.common.Sort;
@@ -36,7 +35,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 
@@ -84,9 +82,11 @@ public class KeyService {
     boolean custom = req.customKey() != null;
     if (custom) {
       secret = req.customKey();
-      CustomKeyRules.check(secret).ifPresent(r -> {
-        throw ApiProblem.badRequest("customKey", r);
-      });
+      CustomKeyRules.check(secret)
+          .ifPresent(
+              r -> {
+                throw ApiProblem.badRequest("customKey", r);
+              });
     } else {
       secret = KeyFormat.generate(policy.prefix());
     }
@@ -160,7 +160,12 @@ public class KeyService {
       p.and("account", q.account());
     }
     if (q.status() != null) {
-      KeyStatus s = parseEnum("status", q.status(), KeyStatus::fromWire, "active, disabled, expired, revoked, leaked");
+      KeyStatus s =
+          parseEnum(
+              "status",
+              q.status(),
+              KeyStatus::fromWire,
+              "active, disabled, expired, revoked, leaked");
       switch (s) {
         case ACTIVE, DISABLED -> {
           where.append(" and status = :status and (expiresAt is null or expiresAt > :now)");
@@ -184,7 +189,15 @@ public class KeyService {
       if (q.q().length() > 64) {
         throw ApiProblem.badRequest("q", "must be at most 64 characters");
       }
-      String like = "%" + q.q().trim().toLowerCase(Locale.ROOT).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%";
+      String like =
+          "%"
+              + q.q()
+                  .trim()
+                  .toLowerCase(Locale.ROOT)
+                  .replace("\\", "\\\\")
+                  .replace("%", "\\%")
+                  .replace("_", "\\_")
+              + "%";
       where.append(" and lower(name) like :q escape '\\'");
       p.and("q", like);
     }
@@ -192,9 +205,15 @@ public class KeyService {
         switch (q.sort() == null ? "-created" : q.sort()) {
           case "created" -> Sort.ascending("createdAt", "id");
           case "-created" -> Sort.descending("createdAt", "id");
-          case "lastUsed" -> Sort.by("lastUsedAt", Sort.Direction.Ascending, Sort.NullPrecedence.NULLS_FIRST).and("id");
-          case "-lastUsed" -> Sort.by("lastUsedAt", Sort.Direction.Descending, Sort.NullPrecedence.NULLS_LAST).and("id");
-          default -> throw ApiProblem.badRequest("sort", "must be one of created, -created, lastUsed, -lastUsed");
+          case "lastUsed" ->
+              Sort.by("lastUsedAt", Sort.Direction.Ascending, Sort.NullPrecedence.NULLS_FIRST)
+                  .and("id");
+          case "-lastUsed" ->
+              Sort.by("lastUsedAt", Sort.Direction.Descending, Sort.NullPrecedence.NULLS_LAST)
+                  .and("id");
+          default ->
+              throw ApiProblem.badRequest(
+                  "sort", "must be one of created, -created, lastUsed, -lastUsed");
         };
     var query = ApiKey.<ApiKey>find(where.toString(), sort, p);
     return query
@@ -215,7 +234,9 @@ public class KeyService {
       String f = names.next();
       if (!PATCHABLE.contains(f)) {
         throw ApiProblem.badRequest(
-            f, "cannot be changed; changeable fields are " + String.join(", ", PATCHABLE.stream().sorted().toList()));
+            f,
+            "cannot be changed; changeable fields are "
+                + String.join(", ", PATCHABLE.stream().sorted().toList()));
       }
     }
     if (o.isEmpty()) {
@@ -236,7 +257,9 @@ public class KeyService {
                 ? RateLimit.NONE
                 : rateLimit(EventCodec.mapper().treeToValue(o.get("rateLimit"), RateLimit.class));
       } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-        throw ApiProblem.badRequest("rateLimit", "must be an object with requestsPerMinute, tokensPerMinute, concurrentRequests");
+        throw ApiProblem.badRequest(
+            "rateLimit",
+            "must be an object with requestsPerMinute, tokensPerMinute, concurrentRequests");
       }
     }
     boolean setExpiry = o.has("expiresAt");
@@ -246,8 +269,16 @@ public class KeyService {
             () ->
                 find(account, id)
                     .invoke(k -> requireChangeable(k, now))
-                    .call(k -> group == null ? Uni.createFrom().voidItem() : enabledGroup(group).replaceWithVoid())
-                    .call(k -> name == null ? Uni.createFrom().voidItem() : nameTaken(k.account, name, k.id))
+                    .call(
+                        k ->
+                            group == null
+                                ? Uni.createFrom().voidItem()
+                                : enabledGroup(group).replaceWithVoid())
+                    .call(
+                        k ->
+                            name == null
+                                ? Uni.createFrom().voidItem()
+                                : nameTaken(k.account, name, k.id))
                     .call(
                         k -> {
                           if (name != null) k.name = name;
@@ -262,7 +293,10 @@ public class KeyService {
                           }
                           if (setExpiry) {
                             if (expiresAt == null && policy.maxLifetime().isPresent()) {
-                              throw ApiProblem.badRequest("expiresAt", "cannot be removed: keys must expire within " + policy.maxLifetime().get());
+                              throw ApiProblem.badRequest(
+                                  "expiresAt",
+                                  "cannot be removed: keys must expire within "
+                                      + policy.maxLifetime().get());
                             }
                             k.expiresAt = expiresAt;
                           }
@@ -272,53 +306,70 @@ public class KeyService {
   }
 
   public Uni<ApiKey> disable(String account, UUID id) {
-    return transition(account, id, KeyEventType.DISABLED, (k, now) -> {
-      requireChangeable(k, now);
-      if (k.storedStatus() == KeyStatus.DISABLED) {
-        return false;
-      }
-      k.status = KeyStatus.DISABLED.wire();
-      return true;
-    });
+    return transition(
+        account,
+        id,
+        KeyEventType.DISABLED,
+        (k, now) -> {
+          requireChangeable(k, now);
+          if (k.storedStatus() == KeyStatus.DISABLED) {
+            return false;
+          }
+          k.status = KeyStatus.DISABLED.wire();
+          return true;
+        });
   }
 
   public Uni<ApiKey> enable(String account, UUID id) {
-    return transition(account, id, KeyEventType.ENABLED, (k, now) -> {
-      requireChangeable(k, now);
-      if (k.storedStatus() == KeyStatus.ACTIVE) {
-        return false;
-      }
-      k.status = KeyStatus.ACTIVE.wire();
-      return true;
-    });
+    return transition(
+        account,
+        id,
+        KeyEventType.ENABLED,
+        (k, now) -> {
+          requireChangeable(k, now);
+          if (k.storedStatus() == KeyStatus.ACTIVE) {
+            return false;
+          }
+          k.status = KeyStatus.ACTIVE.wire();
+          return true;
+        });
   }
 
   public Uni<ApiKey> revoke(String account, UUID id) {
-    return transition(account, id, KeyEventType.REVOKED, (k, now) -> {
-      if (k.storedStatus() == KeyStatus.REVOKED) {
-        return false;
-      }
-      k.status = KeyStatus.REVOKED.wire();
-      k.revokedAt = now;
-      k.previousKeyHash = null;
-      k.previousKeyExpiresAt = null;
-      return true;
-    });
+    return transition(
+        account,
+        id,
+        KeyEventType.REVOKED,
+        (k, now) -> {
+          if (k.storedStatus() == KeyStatus.REVOKED) {
+            return false;
+          }
+          k.status = KeyStatus.REVOKED.wire();
+          k.revokedAt = now;
+          k.previousKeyHash = null;
+          k.previousKeyExpiresAt = null;
+          return true;
+        });
   }
 
   public Uni<ApiKey> reportLeaked(String account, UUID id) {
-    return transition(account, id, KeyEventType.LEAKED, (k, now) -> {
-      if (k.storedStatus() == KeyStatus.LEAKED) {
-        return false;
-      }
-      if (k.storedStatus() == KeyStatus.REVOKED) {
-        throw ApiProblem.conflict("status", "is revoked: a revoked key is already refused everywhere");
-      }
-      k.status = KeyStatus.LEAKED.wire();
-      k.previousKeyHash = null;
-      k.previousKeyExpiresAt = null;
-      return true;
-    });
+    return transition(
+        account,
+        id,
+        KeyEventType.LEAKED,
+        (k, now) -> {
+          if (k.storedStatus() == KeyStatus.LEAKED) {
+            return false;
+          }
+          if (k.storedStatus() == KeyStatus.REVOKED) {
+            throw ApiProblem.conflict(
+                "status", "is revoked: a revoked key is already refused everywhere");
+          }
+          k.status = KeyStatus.LEAKED.wire();
+          k.previousKeyHash = null;
+          k.previousKeyExpiresAt = null;
+          return true;
+        });
   }
 
   /** Marks every key (current or overlapping old secret) with one of these hashes as leaked. */
@@ -338,7 +389,9 @@ public class KeyService {
                               k.status = KeyStatus.LEAKED.wire();
                               k.previousKeyHash = null;
                               k.previousKeyExpiresAt = null;
-                              chain = chain.chain(() -> changed(k, KeyEventType.LEAKED, now).replaceWithVoid());
+                              chain =
+                                  chain.chain(
+                                      () -> changed(k, KeyEventType.LEAKED, now).replaceWithVoid());
                             }
                           }
                           return chain;
@@ -372,7 +425,8 @@ public class KeyService {
           chain.chain(
               () ->
                   Panache.withSession(
-                          () -> ApiKey.<ApiKey>list("keyHash in ?1 or previousKeyHash in ?1", chunk))
+                          () ->
+                              ApiKey.<ApiKey>list("keyHash in ?1 or previousKeyHash in ?1", chunk))
                       .invoke(
                           keys -> {
                             for (ApiKey k : keys) {
@@ -395,7 +449,8 @@ public class KeyService {
         throw ApiProblem.badRequest("overlap", "must not be negative");
       }
       if (overlap.compareTo(policy.maxRotationOverlap()) > 0) {
-        throw ApiProblem.badRequest("overlap", "must be at most " + policy.maxRotationOverlap().toDays() + " days");
+        throw ApiProblem.badRequest(
+            "overlap", "must be at most " + policy.maxRotationOverlap().toDays() + " days");
       }
     }
     String secret = KeyFormat.generate(policy.prefix());
@@ -475,7 +530,11 @@ public class KeyService {
   private Uni<Void> lockAccount(String account) {
     // serialises creates of one account, so the live-key cap holds under concurrency
     return Panache.getSession()
-        .chain(s -> s.createNativeQuery("select pg_advisory_xact_lock(hashtext(:a))").setParameter("a", account).getSingleResult())
+        .chain(
+            s ->
+                s.createNativeQuery("select pg_advisory_xact_lock(hashtext(:a))")
+                    .setParameter("a", account)
+                    .getSingleResult())
         .replaceWithVoid();
   }
 
@@ -484,7 +543,8 @@ public class KeyService {
     return u.map(
         g -> {
           if (g == null || !g.enabled) {
-            throw ApiProblem.badRequest("group", "'" + safe(name) + "' does not exist or is disabled");
+            throw ApiProblem.badRequest(
+                "group", "'" + safe(name) + "' does not exist or is disabled");
           }
           return g;
         });
@@ -510,7 +570,8 @@ public class KeyService {
         .invoke(
             n -> {
               if (n > 0) {
-                throw ApiProblem.conflict("customKey", "is already in use; choose another or let Keywarden generate one");
+                throw ApiProblem.conflict(
+                    "customKey", "is already in use; choose another or let Keywarden generate one");
               }
             })
         .replaceWithVoid();
@@ -524,7 +585,8 @@ public class KeyService {
     if (n.isEmpty() || n.length() > 64) {
       throw ApiProblem.badRequest("name", "must be 1 to 64 characters after trimming");
     }
-    if (n.codePoints().anyMatch(c -> Character.isISOControl(c) || Character.getType(c) == Character.FORMAT)) {
+    if (n.codePoints()
+        .anyMatch(c -> Character.isISOControl(c) || Character.getType(c) == Character.FORMAT)) {
       throw ApiProblem.badRequest("name", "must not contain control characters");
     }
     return n;
@@ -561,7 +623,9 @@ public class KeyService {
     if (policy.maxQuotaUsd().isPresent()) {
       long max = Money.parseUsd(policy.maxQuotaUsd().get());
       if (v == 0 || v > max) {
-        throw ApiProblem.badRequest("quotaUsd", "must be between 0.000001 and the cap maxQuotaUsd = " + Money.formatUsd(max));
+        throw ApiProblem.badRequest(
+            "quotaUsd",
+            "must be between 0.000001 and the cap maxQuotaUsd = " + Money.formatUsd(max));
       }
     }
     return v;
@@ -571,7 +635,8 @@ public class KeyService {
     if (raw == null) {
       return QuotaReset.NONE.wire();
     }
-    return parseEnum("quotaReset", raw, QuotaReset::fromWire, "none, daily, weekly, monthly").wire();
+    return parseEnum("quotaReset", raw, QuotaReset::fromWire, "none, daily, weekly, monthly")
+        .wire();
   }
 
   static RateLimit rateLimit(RateLimit rl) {
@@ -600,7 +665,8 @@ public class KeyService {
       try {
         result = java.time.OffsetDateTime.parse(at).toInstant();
       } catch (DateTimeParseException e) {
-        throw ApiProblem.badRequest("expiresAt", "must be an RFC 3339 instant such as 2027-01-31T00:00:00Z");
+        throw ApiProblem.badRequest(
+            "expiresAt", "must be an RFC 3339 instant such as 2027-01-31T00:00:00Z");
       }
     } else if (in != null) {
       field = "expiresIn";
@@ -616,7 +682,8 @@ public class KeyService {
       if (result == null && applyDefault) {
         result = max;
       } else if (result != null && result.isAfter(max)) {
-        throw ApiProblem.badRequest(field, "is beyond the cap maxLifetime = " + policy.maxLifetime().get());
+        throw ApiProblem.badRequest(
+            field, "is beyond the cap maxLifetime = " + policy.maxLifetime().get());
       }
     }
     return result;
@@ -650,7 +717,8 @@ public class KeyService {
     }
   }
 
-  static <T> T parseEnum(String field, String raw, java.util.function.Function<String, T> f, String allowed) {
+  static <T> T parseEnum(
+      String field, String raw, java.util.function.Function<String, T> f, String allowed) {
     try {
       return f.apply(raw.trim());
     } catch (IllegalArgumentException e) {
@@ -678,7 +746,9 @@ public class KeyService {
       throw ApiProblem.badRequest(field, "must be an array of strings");
     }
     if (n.size() > IpAllowList.MAX_ENTRIES) {
-      throw ApiProblem.badRequest(field, "has " + n.size() + " entries; at most " + IpAllowList.MAX_ENTRIES + " are allowed");
+      throw ApiProblem.badRequest(
+          field,
+          "has " + n.size() + " entries; at most " + IpAllowList.MAX_ENTRIES + " are allowed");
     }
     List<String> out = new ArrayList<>();
     for (JsonNode e : n) {

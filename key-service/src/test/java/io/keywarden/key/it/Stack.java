@@ -1,0 +1,84 @@
+package io.keywarden.key.it;
+
+import static io.restassured.RestAssured.given;
+
+import io.keywarden.contracts.Topics;
+import io.keywarden.contracts.events.CloudEvent;
+import io.keywarden.contracts.events.EventCodec;
+import io.keywarden.stack.testing.KeywardenStackResource;
+import io.keywarden.stack.testing.Tokens;
+import io.restassured.specification.RequestSpecification;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/** Test access to the real stack: tokens from Keycloak, events from Kafka. */
+final class Stack {
+  private Stack() {}
+
+  static String issuer() {
+    return KeywardenStackResource.stack().issuer();
+  }
+
+  static RequestSpecification as(String user) {
+    return given().auth().oauth2(Tokens.password(issuer(), user)).contentType("application/json");
+  }
+
+  static String account(String user) {
+    return Tokens.subject(Tokens.password(issuer(), user));
+  }
+
+  /** Every record of a topic from the beginning, until one matches or the timeout passes. */
+  static List<ConsumerRecord<String, String>> records(
+      String topic, Predicate<List<ConsumerRecord<String, String>>> until, Duration timeout) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, KeywardenStackResource.stack().kafkaBootstrap());
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID());
+    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    List<ConsumerRecord<String, String>> out = new ArrayList<>();
+    try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p)) {
+      List<TopicPartition> parts =
+          c.partitionsFor(topic).stream()
+              .map(i -> new TopicPartition(topic, i.partition()))
+              .toList();
+      c.assign(parts);
+      c.seekToBeginning(parts);
+      long end = System.nanoTime() + timeout.toNanos();
+      while (System.nanoTime() < end) {
+        c.poll(Duration.ofMillis(200)).forEach(out::add);
+        if (until.test(out)) {
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The key events of one key, in order, waiting until there are at least {@code n}. */
+  static List<CloudEvent<?>> keyEvents(String keyId, int n) {
+    return records(
+            Topics.KEY_EVENTS,
+            rs -> rs.stream().filter(r -> keyId.equals(r.key())).count() >= n,
+            Duration.ofSeconds(15))
+        .stream()
+        .filter(r -> keyId.equals(r.key()))
+        .<CloudEvent<?>>map(r -> EventCodec.decode(r.value()))
+        .toList();
+  }
+
+  static List<String> allValues(String topic) {
+    return records(topic, rs -> false, Duration.ofSeconds(2)).stream()
+        .map(ConsumerRecord::value)
+        .toList();
+  }
+}
