@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.keywarden.stack.LocalStack;
 import io.keywarden.stack.ServiceProcess;
 import io.keywarden.stack.StackConfig;
-import io.keywarden.stack.testing.KeywardenStackResource;
 import io.keywarden.stack.testing.Tokens;
 import java.io.IOException;
 import java.net.URI;
@@ -49,7 +48,12 @@ class EndToEndTests {
     keyPort = c.keyServicePort();
     usagePort = c.usageServicePort();
     auditPort = c.auditServicePort();
-    Map<String, String> common = KeywardenStackResource.serviceProperties(stack);
+    Map<String, String> common =
+        Map.of(
+            "kw.db.host", "localhost",
+            "kw.db.port", String.valueOf(stack.postgresPort()),
+            "kafka.bootstrap.servers", stack.kafkaBootstrap(),
+            "kw.oidc.url", stack.issuer());
     Map<String, String> key = new HashMap<>(common);
     key.put("kw.usage.base-url", "http://localhost:" + usagePort);
     Map<String, String> audit = new HashMap<>(common);

@@ -14,6 +14,7 @@ import io.keywarden.key.config.KeyPolicy;
 import io.keywarden.key.domain.ApiKey;
 import io.keywarden.key.domain.Json;
 import io.keywarden.key.domain.KeyGroup;
+import io.keywarden.key.domain.KeyPolicyRow;
 import io.keywarden.key.outbox.Outbox;
 import io.keywarden.key.outbox.OutboxRelay;
 import io.keywarden.key.rest.ApiProblem;
@@ -77,7 +78,8 @@ public class KeyService {
     long quota = quota(req.quotaUsd());
     String reset = quotaReset(req.quotaReset());
     RateLimit rl = rateLimit(req.rateLimit());
-    Instant expiresAt = expiry(req.expiresAt(), req.expiresIn(), now, true);
+    Instant requestedExpiry = expiry(req.expiresAt(), req.expiresIn(), now);
+    String expiryField = req.expiresIn() != null ? "expiresIn" : "expiresAt";
     String secret;
     boolean custom = req.customKey() != null;
     if (custom) {
@@ -96,27 +98,33 @@ public class KeyService {
         Panache.withTransaction(
             () ->
                 lockAccount(account)
-                    .chain(() -> enabledGroup(groupName))
+                    .chain(this::policy)
+                    .invoke(pol -> checkQuotaCap(quota, pol))
                     .chain(
-                        g ->
-                            ApiKey.count(
-                                "account = ?1 and status in ('active','disabled')", account))
-                    .invoke(
-                        live -> {
-                          if (live >= policy.maxLiveKeysPerAccount()) {
-                            throw ApiProblem.conflict(
-                                "maxLiveKeysPerAccount",
-                                "reached: this account already has "
-                                    + live
-                                    + " live keys (the cap is "
-                                    + policy.maxLiveKeysPerAccount()
-                                    + "); revoke one first");
-                          }
-                        })
-                    .chain(() -> nameTaken(account, name, null))
-                    .chain(() -> custom ? hashTaken(hash) : Uni.createFrom().voidItem())
+                        pol ->
+                            enabledGroup(groupName)
+                                .chain(
+                                    g ->
+                                        ApiKey.count(
+                                            "account = ?1 and status in ('active','disabled')",
+                                            account))
+                                .invoke(
+                                    live -> {
+                                      if (live >= pol.maxLiveKeysPerAccount()) {
+                                        throw ApiProblem.conflict(
+                                            "maxLiveKeysPerAccount",
+                                            "reached: this account already has "
+                                                + live
+                                                + " live keys (the cap is "
+                                                + pol.maxLiveKeysPerAccount()
+                                                + "); revoke one first");
+                                      }
+                                    })
+                                .map(live -> lifetime(requestedExpiry, expiryField, pol, true, now)))
+                    .call(expiresAt -> nameTaken(account, name, null))
+                    .call(expiresAt -> custom ? hashTaken(hash) : Uni.createFrom().voidItem())
                     .chain(
-                        () -> {
+                        expiresAt -> {
                           ApiKey k = new ApiKey();
                           k.id = UUID.randomUUID();
                           k.account = account;
@@ -263,12 +271,28 @@ public class KeyService {
       }
     }
     boolean setExpiry = o.has("expiresAt");
-    Instant expiresAt = setExpiry ? expiry(text(o, "expiresAt"), null, now, false) : null;
+    Instant requestedExpiry = setExpiry ? expiry(text(o, "expiresAt"), null, now) : null;
     final RateLimit rateLimit = rl;
     return Panache.withTransaction(
             () ->
-                find(account, id)
-                    .invoke(k -> requireChangeable(k, now))
+                policy()
+                    .invoke(
+                        pol -> {
+                          if (quota != null) {
+                            checkQuotaCap(quota, pol);
+                          }
+                        })
+                    .chain(
+                        pol ->
+                            find(account, id)
+                                .invoke(
+                                    k -> {
+                                      requireChangeable(k, now);
+                                      if (setExpiry) {
+                                        k.expiresAt =
+                                            lifetime(requestedExpiry, "expiresAt", pol, false, now);
+                                      }
+                                    }))
                     .call(
                         k ->
                             group == null
@@ -290,15 +314,6 @@ public class KeyService {
                             k.requestsPerMinute = rateLimit.requestsPerMinute();
                             k.tokensPerMinute = rateLimit.tokensPerMinute();
                             k.concurrentRequests = rateLimit.concurrentRequests();
-                          }
-                          if (setExpiry) {
-                            if (expiresAt == null && policy.maxLifetime().isPresent()) {
-                              throw ApiProblem.badRequest(
-                                  "expiresAt",
-                                  "cannot be removed: keys must expire within "
-                                      + policy.maxLifetime().get());
-                            }
-                            k.expiresAt = expiresAt;
                           }
                           return changed(k, KeyEventType.UPDATED, now);
                         }))
@@ -610,7 +625,7 @@ public class KeyService {
     }
   }
 
-  private long quota(String usd) {
+  private static long quota(String usd) {
     if (usd == null) {
       return 0;
     }
@@ -619,14 +634,6 @@ public class KeyService {
       v = Money.parseUsd(usd);
     } catch (IllegalArgumentException e) {
       throw ApiProblem.badRequest("quotaUsd", e.getMessage());
-    }
-    if (policy.maxQuotaUsd().isPresent()) {
-      long max = Money.parseUsd(policy.maxQuotaUsd().get());
-      if (v == 0 || v > max) {
-        throw ApiProblem.badRequest(
-            "quotaUsd",
-            "must be between 0.000001 and the cap maxQuotaUsd = " + Money.formatUsd(max));
-      }
     }
     return v;
   }
@@ -655,7 +662,8 @@ public class KeyService {
     }
   }
 
-  private Instant expiry(String at, String in, Instant now, boolean applyDefault) {
+  /** Parses expiresAt / expiresIn; caps are applied by {@link #lifetime}. */
+  private static Instant expiry(String at, String in, Instant now) {
     if (at != null && in != null) {
       throw ApiProblem.badRequest("expiresIn", "cannot be given together with expiresAt");
     }
@@ -665,28 +673,52 @@ public class KeyService {
       try {
         result = java.time.OffsetDateTime.parse(at).toInstant();
       } catch (DateTimeParseException e) {
-        throw ApiProblem.badRequest(
-            "expiresAt", "must be an RFC 3339 instant such as 2027-01-31T00:00:00Z");
+        throw ApiProblem.badRequest("expiresAt", "must be an RFC 3339 instant such as 2027-01-31T00:00:00Z");
       }
     } else if (in != null) {
       field = "expiresIn";
       result = plus(now, duration("expiresIn", in));
-    } else if (applyDefault && policy.defaultLifetime().isPresent()) {
-      result = now.plus(policy.defaultLifetime().get());
     }
     if (result != null && !result.isAfter(now)) {
       throw ApiProblem.badRequest(field, "must be in the future");
     }
-    if (policy.maxLifetime().isPresent()) {
-      Instant max = now.plus(policy.maxLifetime().get());
-      if (result == null && applyDefault) {
+    return result;
+  }
+
+  /** Applies the default lifetime and the maxLifetime cap. */
+  private static Instant lifetime(Instant requested, String field, EffectivePolicy pol, boolean isCreate, Instant now) {
+    Instant result = requested;
+    if (result == null && isCreate && pol.defaultLifetime().isPresent()) {
+      result = now.plus(pol.defaultLifetime().get());
+    }
+    if (pol.maxLifetime().isPresent()) {
+      Instant max = now.plus(pol.maxLifetime().get());
+      if (result == null) {
+        if (!isCreate) {
+          throw ApiProblem.badRequest(field, "cannot be removed: the cap maxLifetime = " + pol.maxLifetime().get() + " requires an expiry");
+        }
         result = max;
-      } else if (result != null && result.isAfter(max)) {
-        throw ApiProblem.badRequest(
-            field, "is beyond the cap maxLifetime = " + policy.maxLifetime().get());
+      } else if (result.isAfter(max)) {
+        throw ApiProblem.badRequest(field, "is beyond the cap maxLifetime = " + pol.maxLifetime().get());
       }
     }
     return result;
+  }
+
+  private static void checkQuotaCap(long quota, EffectivePolicy pol) {
+    if (pol.maxQuotaMicros().isPresent()) {
+      long max = pol.maxQuotaMicros().get();
+      if (quota == 0 || quota > max) {
+        throw ApiProblem.badRequest(
+            "quotaUsd", "must be between 0.000001 and the cap maxQuotaUsd = " + Money.formatUsd(max) + " (0 = unlimited is not allowed under a cap)");
+      }
+    }
+  }
+
+  /** The caps and defaults in force (the operator's row over the configuration). */
+  public Uni<EffectivePolicy> policy() {
+    return Panache.withSession(() -> KeyPolicyRow.<KeyPolicyRow>findById(1))
+        .map(row -> EffectivePolicy.of(policy, row));
   }
 
   private static Instant plus(Instant now, Duration d) {

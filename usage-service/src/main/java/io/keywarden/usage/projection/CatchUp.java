@@ -23,6 +23,7 @@ import org.jboss.logging.Logger;
  * topics up to where they ended when it started. Before that it would refuse valid keys.
  */
 @Readiness
+@jakarta.enterprise.inject.Default
 @ApplicationScoped
 public class CatchUp implements HealthCheck {
   private static final Logger LOG = Logger.getLogger(CatchUp.class);
