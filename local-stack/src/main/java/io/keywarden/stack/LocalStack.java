@@ -628,6 +628,19 @@ public final class LocalStack implements AutoCloseable {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 
+  private static void awaitExit(ProcessHandle process, Duration timeout) {
+    try {
+      process.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      process.destroyForcibly();
+      try {
+        process.onExit().get(5, TimeUnit.SECONDS);
+      } catch (Exception ignored) {
+        // nothing more we can do
+      }
+    }
+  }
+
   private static void closeQuietly(AutoCloseable closeable) {
     try {
       closeable.close();
@@ -772,9 +785,8 @@ public final class LocalStack implements AutoCloseable {
       } catch (IOException | RuntimeException e) {
         LOG.log(Level.WARNING, "PostgreSQL did not stop cleanly", e);
       }
-      if (postgresPid > 0) {
-        ProcessHandle.of(postgresPid).ifPresent(ProcessHandle::destroyForcibly);
-      }
+      // pg_ctl stop returns when postmaster.pid is gone, a moment before the process exits.
+      ProcessHandle.of(postgresPid).ifPresent(postmaster -> awaitExit(postmaster, STOP_GRACE));
     }
     try {
       lock.release();
