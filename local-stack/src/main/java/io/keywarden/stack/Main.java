@@ -111,6 +111,8 @@ public final class Main {
     props.put("kw.db.port", String.valueOf(stack.postgresPort()));
     props.put("kafka.bootstrap.servers", stack.kafkaBootstrap());
     props.put("kw.oidc.url", stack.issuer());
+    // Also set directly, for a service whose application.properties does not map kw.oidc.url.
+    props.put("quarkus.oidc.auth-server-url", stack.issuer());
     props.putAll(extra);
     return props;
   }
