@@ -71,6 +71,7 @@ public class OutboxRelay {
 
   @Scheduled(
       every = "${kw.outbox.poll-interval:1s}",
+      delayed = "2s",
       concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
   void poll() {
     wake();

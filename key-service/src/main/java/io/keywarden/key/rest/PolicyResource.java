@@ -71,7 +71,10 @@ public class PolicyResource {
     while (names.hasNext()) {
       String f = names.next();
       if (!FIELDS.contains(f)) {
-        throw ApiProblem.badRequest(f, "is not a policy setting; settings are " + String.join(", ", FIELDS.stream().sorted().toList()));
+        throw ApiProblem.badRequest(
+            f,
+            "is not a policy setting; settings are "
+                + String.join(", ", FIELDS.stream().sorted().toList()));
       }
     }
     Integer maxLive = null;
@@ -102,14 +105,17 @@ public class PolicyResource {
                 KeyPolicyRow.<KeyPolicyRow>findById(1)
                     .invoke(
                         row -> {
-                          if (body.has("maxLiveKeysPerAccount")) row.maxLiveKeysPerAccount = fMaxLive;
+                          if (body.has("maxLiveKeysPerAccount"))
+                            row.maxLiveKeysPerAccount = fMaxLive;
                           if (body.has("maxQuotaUsd")) row.maxQuotaMicros = fMaxQuota;
                           if (body.has("maxLifetime")) row.maxLifetimeSeconds = maxLifetime;
-                          if (body.has("defaultLifetime")) row.defaultLifetimeSeconds = defaultLifetime;
+                          if (body.has("defaultLifetime"))
+                            row.defaultLifetimeSeconds = defaultLifetime;
                           Long max = row.maxLifetimeSeconds;
                           Long dflt = row.defaultLifetimeSeconds;
                           if (max != null && dflt != null && dflt > max) {
-                            throw ApiProblem.badRequest("defaultLifetime", "must not exceed maxLifetime");
+                            throw ApiProblem.badRequest(
+                                "defaultLifetime", "must not exceed maxLifetime");
                           }
                           row.updatedAt = clock.instant();
                           row.updatedBy = caller.account();
@@ -125,7 +131,8 @@ public class PolicyResource {
     try {
       Duration d = Duration.parse(body.get(field).asText());
       if (d.isNegative() || d.isZero() || d.toDays() > 36_500) {
-        throw ApiProblem.badRequest(field, "must be a positive ISO-8601 duration of at most 100 years");
+        throw ApiProblem.badRequest(
+            field, "must be a positive ISO-8601 duration of at most 100 years");
       }
       return d.getSeconds();
     } catch (DateTimeParseException e) {

@@ -120,7 +120,8 @@ public class KeyService {
                                                 + "); revoke one first");
                                       }
                                     })
-                                .map(live -> lifetime(requestedExpiry, expiryField, pol, true, now)))
+                                .map(
+                                    live -> lifetime(requestedExpiry, expiryField, pol, true, now)))
                     .call(expiresAt -> nameTaken(account, name, null))
                     .call(expiresAt -> custom ? hashTaken(hash) : Uni.createFrom().voidItem())
                     .chain(
@@ -673,7 +674,8 @@ public class KeyService {
       try {
         result = java.time.OffsetDateTime.parse(at).toInstant();
       } catch (DateTimeParseException e) {
-        throw ApiProblem.badRequest("expiresAt", "must be an RFC 3339 instant such as 2027-01-31T00:00:00Z");
+        throw ApiProblem.badRequest(
+            "expiresAt", "must be an RFC 3339 instant such as 2027-01-31T00:00:00Z");
       }
     } else if (in != null) {
       field = "expiresIn";
@@ -686,7 +688,8 @@ public class KeyService {
   }
 
   /** Applies the default lifetime and the maxLifetime cap. */
-  private static Instant lifetime(Instant requested, String field, EffectivePolicy pol, boolean isCreate, Instant now) {
+  private static Instant lifetime(
+      Instant requested, String field, EffectivePolicy pol, boolean isCreate, Instant now) {
     Instant result = requested;
     if (result == null && isCreate && pol.defaultLifetime().isPresent()) {
       result = now.plus(pol.defaultLifetime().get());
@@ -695,11 +698,16 @@ public class KeyService {
       Instant max = now.plus(pol.maxLifetime().get());
       if (result == null) {
         if (!isCreate) {
-          throw ApiProblem.badRequest(field, "cannot be removed: the cap maxLifetime = " + pol.maxLifetime().get() + " requires an expiry");
+          throw ApiProblem.badRequest(
+              field,
+              "cannot be removed: the cap maxLifetime = "
+                  + pol.maxLifetime().get()
+                  + " requires an expiry");
         }
         result = max;
       } else if (result.isAfter(max)) {
-        throw ApiProblem.badRequest(field, "is beyond the cap maxLifetime = " + pol.maxLifetime().get());
+        throw ApiProblem.badRequest(
+            field, "is beyond the cap maxLifetime = " + pol.maxLifetime().get());
       }
     }
     return result;
@@ -710,7 +718,10 @@ public class KeyService {
       long max = pol.maxQuotaMicros().get();
       if (quota == 0 || quota > max) {
         throw ApiProblem.badRequest(
-            "quotaUsd", "must be between 0.000001 and the cap maxQuotaUsd = " + Money.formatUsd(max) + " (0 = unlimited is not allowed under a cap)");
+            "quotaUsd",
+            "must be between 0.000001 and the cap maxQuotaUsd = "
+                + Money.formatUsd(max)
+                + " (0 = unlimited is not allowed under a cap)");
       }
     }
   }

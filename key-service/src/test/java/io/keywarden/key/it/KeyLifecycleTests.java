@@ -411,4 +411,25 @@ class KeyLifecycleTests {
         .statusCode(400)
         .body("field", equalTo("size"));
   }
+
+  @Test
+  void theGroupCatalogueIsPublishedOnTheGroupsTopicAtStart() {
+    List<String> values =
+        Stack.records(
+                "keywarden.groups",
+                rs -> rs.stream().anyMatch(r -> "default".equals(r.key())),
+                java.time.Duration.ofSeconds(15))
+            .stream()
+            .filter(r -> "default".equals(r.key()))
+            .map(org.apache.kafka.clients.consumer.ConsumerRecord::value)
+            .toList();
+    assertThat(values).isNotEmpty();
+    io.keywarden.contracts.events.GroupSnapshot g =
+        (io.keywarden.contracts.events.GroupSnapshot)
+            io.keywarden.contracts.events.EventCodec.decode(values.get(0)).data();
+    assertThat(g.enabled()).isTrue();
+    assertThat(g.models())
+        .extracting(io.keywarden.contracts.events.ModelPrice::id)
+        .contains("gpt-5.5");
+  }
 }
