@@ -432,4 +432,48 @@ class KeyLifecycleTests {
         .extracting(io.keywarden.contracts.events.ModelPrice::id)
         .contains("gpt-5.5");
   }
+
+  @Test
+  void lastUsedAtAndSpendComeFromUsageRollUpsAndOlderRollUpsChangeNothing() throws Exception {
+    String id =
+        create(
+                "alice",
+                "{\"name\":\""
+                    + uniqueName("used")
+                    + "\",\"group\":\"default\",\"quotaUsd\":\"5\"}")
+            .then()
+            .statusCode(201)
+            .extract()
+            .path("id");
+    Instant t = Instant.parse("2026-11-23T10:01:00Z");
+    Stack.publishUsage(id, t.minusSeconds(60), t, 2_500_000L, "203.0.113.7");
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(15))
+        .untilAsserted(
+            () ->
+                Stack.as("alice")
+                    .get("/api/keys/" + id)
+                    .then()
+                    .statusCode(200)
+                    .body("spentUsd", equalTo("2.50"))
+                    .body("quotaRemainingUsd", equalTo("2.50"))
+                    .body("lastUsedAt", equalTo("2026-11-23T10:00:59Z")));
+    // a late, older window must not move spend or last use backwards
+    Stack.publishUsage(id, t.minusSeconds(180), t.minusSeconds(120), 1_000_000L, "198.51.100.1");
+    Stack.publishUsage(id, t, t.plusSeconds(60), 3_000_000L, "203.0.113.8");
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(15))
+        .untilAsserted(
+            () ->
+                Stack.as("alice")
+                    .get("/api/keys/" + id)
+                    .then()
+                    .body("spentUsd", equalTo("3.00"))
+                    .body("lastUsedAt", equalTo("2026-11-23T10:01:59Z")));
+    Stack.as("alice")
+        .get("/api/keys?sort=-lastUsed&size=1")
+        .then()
+        .statusCode(200)
+        .body("items[0].id", equalTo(id));
+  }
 }

@@ -81,4 +81,47 @@ final class Stack {
         .map(ConsumerRecord::value)
         .toList();
   }
+
+  /** Publishes a usage roll-up as usage-service would (the contract), and waits for the ack. */
+  static void publishUsage(
+      String keyId, java.time.Instant from, java.time.Instant to, long keySpent, String ip)
+      throws Exception {
+    Properties p = new Properties();
+    p.put(
+        org.apache.kafka.clients.producer.ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+        KeywardenStackResource.stack().kafkaBootstrap());
+    p.put(
+        org.apache.kafka.clients.producer.ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+        org.apache.kafka.common.serialization.StringSerializer.class.getName());
+    p.put(
+        org.apache.kafka.clients.producer.ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
+        org.apache.kafka.common.serialization.StringSerializer.class.getName());
+    var usage =
+        new io.keywarden.contracts.events.UsageRecorded(
+            keyId,
+            "acct",
+            from,
+            to,
+            3,
+            java.util.Map.of(),
+            1000,
+            10,
+            10,
+            1,
+            1,
+            to.minusSeconds(1),
+            ip,
+            keySpent);
+    String json =
+        EventCodec.encode(
+            CloudEvent.of(
+                io.keywarden.contracts.events.UsageRecorded.TYPE, "/test", keyId, to, usage));
+    try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, String>(p)) {
+      producer
+          .send(
+              new org.apache.kafka.clients.producer.ProducerRecord<>(
+                  Topics.USAGE_EVENTS, keyId, json))
+          .get();
+    }
+  }
 }
