@@ -125,6 +125,46 @@ public final class Events {
         version);
   }
 
+  public static void denied(KeySnapshot k, String code, String ip) {
+    send(
+        Topics.USAGE_EVENTS,
+        k.keyId(),
+        CloudEvent.of(
+            io.keywarden.contracts.events.UsageDenied.TYPE,
+            "/usage-service",
+            k.keyId(),
+            TestClock.now(),
+            new io.keywarden.contracts.events.UsageDenied(
+                k.keyId(), k.account(), code, ip, "curl/8", TestClock.now())));
+  }
+
+  public static String used(KeySnapshot k, String ip, int distinctIps) {
+    Instant now = TestClock.now();
+    return send(
+        Topics.USAGE_EVENTS,
+        k.keyId(),
+        CloudEvent.of(
+            io.keywarden.contracts.events.UsageRecorded.TYPE,
+            "/usage-service",
+            k.keyId(),
+            now,
+            new io.keywarden.contracts.events.UsageRecorded(
+                k.keyId(),
+                k.account(),
+                now.minusSeconds(60),
+                now,
+                3,
+                java.util.Map.of(),
+                1500,
+                100,
+                50,
+                distinctIps,
+                1,
+                now,
+                ip,
+                1500)));
+  }
+
   /** Reads every record of a topic from the beginning, for up to {@code wait}. */
   public static List<ConsumerRecord<String, String>> readAll(String topic, Duration wait) {
     Properties p = new Properties();
