@@ -7,11 +7,13 @@ import jakarta.persistence.Column;
 import jakarta.persistence.Entity;
 import jakarta.persistence.Id;
 import jakarta.persistence.Table;
+import org.hibernate.annotations.DynamicUpdate;
 import java.time.Instant;
 import java.time.LocalDate;
 
 /** audit-service's projection of a key: never a secret, never a hash. */
 @Entity
+@DynamicUpdate
 @Table(name = "audit_keys")
 public class AuditKey extends PanacheEntityBase {
   @Id

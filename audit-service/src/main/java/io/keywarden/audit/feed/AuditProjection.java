@@ -11,6 +11,7 @@ import io.keywarden.contracts.events.UsageRecorded;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.persistence.LockModeType;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -21,7 +22,8 @@ import java.util.Set;
 /**
  * Applies key and usage events to audit-service's projection, each in one transaction with the
  * findings it causes. Key events apply only when newer than what is held (version); usage events
- * apply once per CloudEvent id.
+ * apply once per CloudEvent id. The key's row is locked first, so a key event and a usage event
+ * of the same key (two topics, two consumers) evaluate one after the other on fresh state.
  */
 @ApplicationScoped
 public class AuditProjection {
@@ -41,7 +43,7 @@ public class AuditProjection {
     validate(k);
     return Panache.withTransaction(
         () ->
-            AuditKey.<AuditKey>findById(k.keyId())
+            AuditKey.<AuditKey>findById(k.keyId(), LockModeType.PESSIMISTIC_WRITE)
                 .chain(
                     existing -> {
                       if (existing != null && existing.version >= k.version()) {
@@ -177,7 +179,7 @@ public class AuditProjection {
 
   /** Usage may arrive before the key's first event: hold it on a stub of version 0. */
   private Uni<AuditKey> keyOrStub(String keyId, String account, Instant at) {
-    return AuditKey.<AuditKey>findById(keyId)
+    return AuditKey.<AuditKey>findById(keyId, LockModeType.PESSIMISTIC_WRITE)
         .chain(
             existing -> {
               if (existing != null) {

@@ -8,6 +8,7 @@ import io.quarkus.panache.common.Sort;
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.jboss.logging.Logger;
@@ -62,6 +63,11 @@ public class FindingSweep {
                     .page(0, pageSize)
                     .list()
                     .call(keys -> engine.evaluate(keys)))
+        // an event may open the same finding meanwhile (unique index): evaluate the page again
+        .onFailure()
+        .retry()
+        .withBackOff(Duration.ofMillis(100))
+        .atMost(3)
         .chain(
             (List<AuditKey> keys) ->
                 keys.size() < pageSize
