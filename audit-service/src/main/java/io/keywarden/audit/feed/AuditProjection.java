@@ -22,8 +22,8 @@ import java.util.Set;
 /**
  * Applies key and usage events to audit-service's projection, each in one transaction with the
  * findings it causes. Key events apply only when newer than what is held (version); usage events
- * apply once per CloudEvent id. The key's row is locked first, so a key event and a usage event
- * of the same key (two topics, two consumers) evaluate one after the other on fresh state.
+ * apply once per CloudEvent id. The key's row is locked first, so a key event and a usage event of
+ * the same key (two topics, two consumers) evaluate one after the other on fresh state.
  */
 @ApplicationScoped
 public class AuditProjection {

@@ -38,15 +38,28 @@ class HtmlReportInBrowserTests {
   @Test
   void adminReportRendersInChromiumWithSummaryTableAndWorkingFilter() throws Exception {
     String chromium = chromium();
-    assumeTrue(chromium != null, "Debian chromium is not installed (src/test/setup/install-chromium.sh)");
+    assumeTrue(
+        chromium != null, "Debian chromium is not installed (src/test/setup/install-chromium.sh)");
     KeySnapshot k =
         Api.created(
             Events.key(
-                Api.account("bob"), "browser-check", KeyStatus.ACTIVE, TestClock.now().minus(Duration.ofDays(9)), 1));
+                Api.account("bob"),
+                "browser-check",
+                KeyStatus.ACTIVE,
+                TestClock.now().minus(Duration.ofDays(9)),
+                1));
     KeySnapshot other =
-        Api.created(Events.key(Api.account("alice"), "browser-other", KeyStatus.ACTIVE, TestClock.now(), 1));
+        Api.created(
+            Events.key(
+                Api.account("alice"), "browser-other", KeyStatus.ACTIVE, TestClock.now(), 1));
     Api.sweep();
-    String html = Api.as("carol").get("/api/audit/report?format=html").then().statusCode(200).extract().asString();
+    String html =
+        Api.as("carol")
+            .get("/api/audit/report?format=html")
+            .then()
+            .statusCode(200)
+            .extract()
+            .asString();
     Path dir = Path.of("target", "report-artifacts").toAbsolutePath();
     Files.createDirectories(dir);
     Path page = dir.resolve("admin-report.html");
@@ -78,8 +91,14 @@ class HtmlReportInBrowserTests {
   private static String run(String chromium, String... args) throws Exception {
     List<String> cmd =
         new java.util.ArrayList<>(
-            List.of(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--virtual-time-budget=3000", "--user-data-dir=" + Files.createTempDirectory("chromium")));
+            List.of(
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--virtual-time-budget=3000",
+                "--user-data-dir=" + Files.createTempDirectory("chromium")));
     cmd.addAll(List.of(args));
     Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

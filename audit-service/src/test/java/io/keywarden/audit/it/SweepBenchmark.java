@@ -68,7 +68,8 @@ class SweepBenchmark {
         Thread.sleep(500);
         try (ResultSet rs =
             c.createStatement()
-                .executeQuery("select count(*) from audit_keys where account = '" + account + "'")) {
+                .executeQuery(
+                    "select count(*) from audit_keys where account = '" + account + "'")) {
           rs.next();
           count = rs.getLong(1);
         }
@@ -81,15 +82,30 @@ class SweepBenchmark {
             ConfigProvider.getConfig().getValue("kw.oidc.url", String.class), "carol");
     long sweepStart = System.nanoTime();
     String result =
-        given().auth().oauth2(token).post("/api/audit/sweep").then().statusCode(200).extract().asString();
+        given()
+            .auth()
+            .oauth2(token)
+            .post("/api/audit/sweep")
+            .then()
+            .statusCode(200)
+            .extract()
+            .asString();
     long sweepMs = (System.nanoTime() - sweepStart) / 1_000_000;
     System.out.printf(
         "BENCH keys=%d produce_s=%.1f consume_s=%.1f consumer_events_per_s=%.0f%n",
         n, (sent - sendStart) / 1e9, consumeSeconds, n / consumeSeconds);
-    System.out.printf("BENCH first sweep (opens %d NEVER_USED findings) ms=%d result=%s%n", n, sweepMs, result);
+    System.out.printf(
+        "BENCH first sweep (opens %d NEVER_USED findings) ms=%d result=%s%n", n, sweepMs, result);
     long again = System.nanoTime();
     String result2 =
-        given().auth().oauth2(token).post("/api/audit/sweep").then().statusCode(200).extract().asString();
+        given()
+            .auth()
+            .oauth2(token)
+            .post("/api/audit/sweep")
+            .then()
+            .statusCode(200)
+            .extract()
+            .asString();
     System.out.printf(
         "BENCH steady sweep (nothing changes) ms=%d result=%s%n",
         (System.nanoTime() - again) / 1_000_000, result2);
