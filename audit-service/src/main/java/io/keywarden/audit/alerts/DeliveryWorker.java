@@ -325,6 +325,10 @@ public class DeliveryWorker {
     if (t instanceof DeliveryFailed) {
       return t.getMessage();
     }
+    if (t instanceof java.net.ConnectException && t.getMessage() != null) {
+      // host and port only, which is what an operator needs here
+      return "cannot connect: " + t.getMessage().replaceAll("^.*?: ", "");
+    }
     // the class name only: exception messages may carry URLs with credentials
     return t.getClass().getSimpleName();
   }

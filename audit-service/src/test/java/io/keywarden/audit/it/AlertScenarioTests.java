@@ -141,12 +141,15 @@ class AlertScenarioTests {
     await()
         .atMost(Duration.ofSeconds(20))
         .until(() -> !Api.findings("bob", "?type=OVER_SHARED&key=" + k.keyId()).isEmpty());
-    assertThat(
-            Api.findings("bob", "?type=OVER_SHARED&key=" + k.keyId())
-                .get(0)
-                .get("detail")
-                .toString())
-        .contains("30 client IPs");
+    // it opens once the threshold is crossed and is updated while the events keep coming
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .untilAsserted(
+            () ->
+                assertThat(Api.findings("bob", "?type=OVER_SHARED&key=" + k.keyId()))
+                    .singleElement()
+                    .satisfies(
+                        f -> assertThat(f.get("detail").toString()).contains("30 client IPs")));
   }
 
   @Test

@@ -21,6 +21,7 @@ class StaleAndDigestTests {
 
   @Test
   void aStaleKeyOfAnAccountThatOptedInIsDisabledThroughKeyServiceWithAuditsOwnToken() {
+    WebhookReceiver.url("/key-service"); // key-service's admin API is played by the receiver
     Api.as("bob")
         .contentType("application/json")
         .body(Map.of("mode", "immediate", "autoDisableStale", true))

@@ -22,10 +22,30 @@ public final class WebhookReceiver {
 
   private WebhookReceiver() {}
 
+  /**
+   * The receiver's port, chosen once per JVM and kept in a system property: the test resource
+   * (which names it to the service before it starts) and the tests may see this class through
+   * different class loaders.
+   */
+  public static synchronized int port() {
+    String p = System.getProperty("audit.test.receiver-port");
+    if (p == null) {
+      try (java.net.ServerSocket s =
+          new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+        p = String.valueOf(s.getLocalPort());
+      } catch (IOException e) {
+        throw new IllegalStateException(e);
+      }
+      System.setProperty("audit.test.receiver-port", p);
+    }
+    return Integer.parseInt(p);
+  }
+
   public static synchronized String url(String path) {
     if (server == null) {
       try {
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
+        server =
+            HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port()), 50);
       } catch (IOException e) {
         throw new IllegalStateException(e);
       }
