@@ -31,8 +31,14 @@ public class SmtpServer implements QuarkusTestResourceLifecycleManager {
         t.setDaemon(true);
         t.start();
       }
+      // key-service's admin API is played by the webhook receiver (it records every call)
       return Map.of(
-          "kw.smtp.host", "127.0.0.1", "kw.smtp.port", String.valueOf(server.getLocalPort()));
+          "kw.smtp.host",
+          "127.0.0.1",
+          "kw.smtp.port",
+          String.valueOf(server.getLocalPort()),
+          "kw.key-service.url",
+          "http://127.0.0.1:" + WebhookReceiver.port() + "/key-service");
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
