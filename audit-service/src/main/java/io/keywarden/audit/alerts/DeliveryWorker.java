@@ -1,0 +1,342 @@
+package io.keywarden.audit.alerts;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import io.keywarden.audit.config.AuditConfig;
+import io.keywarden.audit.domain.AlertDelivery;
+import io.keywarden.audit.domain.AlertSettings;
+import io.keywarden.audit.domain.AuditKey;
+import io.keywarden.audit.domain.Finding;
+import io.keywarden.audit.findings.FindingType;
+import io.keywarden.contracts.events.CloudEvent;
+import io.keywarden.contracts.events.EventCodec;
+import io.keywarden.contracts.events.KeyAlert;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.quarkus.mailer.Mail;
+import io.quarkus.mailer.reactive.ReactiveMailer;
+import io.quarkus.oidc.client.OidcClient;
+import io.quarkus.panache.common.Sort;
+import io.quarkus.scheduler.Scheduled;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.reactive.messaging.MutinyEmitter;
+import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.core.buffer.Buffer;
+import io.vertx.mutiny.ext.web.client.HttpResponse;
+import io.vertx.mutiny.ext.web.client.WebClient;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.eclipse.microprofile.reactive.messaging.Channel;
+import org.eclipse.microprofile.reactive.messaging.Message;
+import org.jboss.logging.Logger;
+
+/**
+ * Sends due deliveries (webhook, email, Kafka, STALE auto-disable), retrying failures with
+ * exponential backoff until {@code kw.audit.alerts.max-attempts}, then marking them failed. Every
+ * outcome is in the delivery log.
+ */
+@ApplicationScoped
+public class DeliveryWorker {
+  private static final Logger LOG = Logger.getLogger(DeliveryWorker.class);
+  private static final int BATCH = 50;
+
+  private final AuditConfig config;
+  private final Clock clock;
+  private final MutinyEmitter<String> kafka;
+  private final ReactiveMailer mailer;
+  private final OidcClient oidc;
+  private final WebClient http;
+  private final String keyServiceUrl;
+
+  DeliveryWorker(
+      AuditConfig config,
+      Clock clock,
+      @Channel("key-alerts") MutinyEmitter<String> kafka,
+      ReactiveMailer mailer,
+      OidcClient oidc,
+      Vertx vertx,
+      @ConfigProperty(name = "kw.key-service.url") String keyServiceUrl) {
+    this.config = config;
+    this.clock = clock;
+    this.kafka = kafka;
+    this.mailer = mailer;
+    this.oidc = oidc;
+    this.http = WebClient.create(vertx);
+    this.keyServiceUrl = keyServiceUrl.replaceAll("/+$", "");
+  }
+
+  @Scheduled(
+      every = "${kw.audit.delivery-every}",
+      concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
+  Uni<Void> tick() {
+    return sendDue()
+        .onFailure()
+        .invoke(e -> LOG.warnf("delivery run failed: %s", e.getClass().getSimpleName()))
+        .onFailure()
+        .recoverWithNull()
+        .replaceWithVoid();
+  }
+
+  /** Sends what is due now; the number of deliveries attempted. */
+  public Uni<Integer> sendDue() {
+    Instant now = clock.instant();
+    // lease the batch so a slow send is not picked up again by the next tick
+    Instant lease = now.plus(config.alerts().timeout().multipliedBy(3));
+    return Panache.withTransaction(
+            () ->
+                AlertDelivery.<AlertDelivery>find(
+                        "status = ?1 and nextAttemptAt <= ?2",
+                        Sort.by("nextAttemptAt"),
+                        AlertDelivery.PENDING,
+                        now)
+                    .page(0, BATCH)
+                    .list()
+                    .invoke(list -> list.forEach(d -> d.nextAttemptAt = lease)))
+        .chain(
+            list -> {
+              Uni<Void> chain = Uni.createFrom().voidItem();
+              for (AlertDelivery d : list) {
+                chain = chain.chain(() -> attempt(d));
+              }
+              return chain.replaceWith(list.size());
+            });
+  }
+
+  private Uni<Void> attempt(AlertDelivery d) {
+    return Panache.withSession(() -> content(d))
+        .chain(c -> send(d, c))
+        .map(x -> (String) null)
+        .onFailure()
+        .recoverWithItem(DeliveryWorker::describe)
+        .chain(error -> record(d, error));
+  }
+
+  private Uni<Void> record(AlertDelivery d, String error) {
+    Instant now = clock.instant();
+    return Panache.withTransaction(
+        () ->
+            AlertDelivery.<AlertDelivery>findById(d.id)
+                .invoke(
+                    stored -> {
+                      stored.attempts += 1;
+                      if (error == null) {
+                        stored.status = AlertDelivery.DELIVERED;
+                        stored.deliveredAt = now;
+                        stored.lastError = null;
+                      } else {
+                        stored.lastError = error.length() > 500 ? error.substring(0, 500) : error;
+                        if (stored.attempts >= config.alerts().maxAttempts()) {
+                          stored.status = AlertDelivery.FAILED;
+                          LOG.warnf(
+                              "alert %s on %s gave up after %d attempts: %s",
+                              stored.id, stored.channel, stored.attempts, stored.lastError);
+                        } else {
+                          stored.nextAttemptAt = now.plus(backoff(stored.attempts));
+                        }
+                      }
+                    })
+                .replaceWithVoid());
+  }
+
+  Duration backoff(int attemptsSoFar) {
+    return config.alerts().backoff().multipliedBy(1L << Math.min(20, attemptsSoFar - 1));
+  }
+
+  /** What to send: the alert (or the digest) and the account's settings. */
+  record Content(KeyAlert alert, Map<String, Object> digest, AlertSettings settings) {}
+
+  private Uni<Content> content(AlertDelivery d) {
+    Uni<AlertSettings> settings = AlertSettings.findById(d.account);
+    if (AlertPlanner.DIGEST.equals(d.findingType)) {
+      return settings.chain(
+          s ->
+              Finding.<Finding>list(
+                      "account = ?1 and status = ?2",
+                      Sort.by("type").and("keyId"),
+                      d.account,
+                      Finding.OPEN)
+                  .map(fs -> new Content(null, digest(d, fs), s)));
+    }
+    return settings.chain(
+        s ->
+            Finding.<Finding>findById(d.findingId)
+                .chain(
+                    f ->
+                        AuditKey.<AuditKey>findById(d.keyId)
+                            .map(k -> new Content(alert(d, f, k), null, s))));
+  }
+
+  private KeyAlert alert(AlertDelivery d, Finding f, AuditKey k) {
+    FindingType type = FindingType.valueOf(d.findingType);
+    return new KeyAlert(
+        d.findingId == null ? null : d.findingId.toString(),
+        d.keyId,
+        d.account,
+        k == null ? null : k.name,
+        d.findingType,
+        d.period,
+        f == null ? type.name() : f.detail,
+        type.action(),
+        d.createdAt);
+  }
+
+  private Map<String, Object> digest(AlertDelivery d, List<Finding> findings) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("type", "keywarden.alert.digest");
+    out.put("account", d.account);
+    out.put("day", d.period);
+    List<Map<String, Object>> items = new ArrayList<>();
+    for (Finding f : findings) {
+      Map<String, Object> i = new LinkedHashMap<>();
+      i.put("findingId", f.id.toString());
+      i.put("keyId", f.keyId);
+      i.put("findingType", f.type);
+      i.put("message", f.detail);
+      i.put("action", FindingType.valueOf(f.type).action());
+      items.add(i);
+    }
+    out.put("findings", items);
+    return out;
+  }
+
+  private Uni<Void> send(AlertDelivery d, Content c) {
+    return switch (io.keywarden.audit.alerts.Channel.fromWire(d.channel)) {
+      case KAFKA -> sendKafka(c.alert());
+      case WEBHOOK -> sendWebhook(d, c);
+      case EMAIL -> sendEmail(d, c);
+      case DISABLE -> disableKey(d.keyId);
+    };
+  }
+
+  private Uni<Void> sendKafka(KeyAlert alert) {
+    String json =
+        EventCodec.encode(
+            CloudEvent.of(KeyAlert.TYPE, "/audit-service", alert.keyId(), clock.instant(), alert));
+    return kafka.sendMessage(
+        Message.of(json)
+            .addMetadata(
+                OutgoingKafkaRecordMetadata.<String>builder().withKey(alert.keyId()).build()));
+  }
+
+  private Uni<Void> sendWebhook(AlertDelivery d, Content c) {
+    AlertSettings s = c.settings();
+    if (s == null || s.webhookUrl == null) {
+      return Uni.createFrom().failure(new DeliveryFailed("no webhook configured any more"));
+    }
+    String body = json(c.alert() != null ? c.alert() : c.digest());
+    long ts = clock.instant().getEpochSecond();
+    URI uri = URI.create(s.webhookUrl);
+    var request =
+        http.requestAbs(HttpMethod.POST, uri.toString())
+            .timeout(config.alerts().timeout().toMillis())
+            .putHeader("Content-Type", "application/json")
+            .putHeader(WebhookSignature.TIMESTAMP_HEADER, Long.toString(ts))
+            .putHeader(WebhookSignature.DELIVERY_HEADER, d.id.toString());
+    if (s.webhookSecret != null) {
+      request.putHeader(
+          WebhookSignature.SIGNATURE_HEADER, WebhookSignature.sign(s.webhookSecret, ts, body));
+    }
+    return request
+        .sendBuffer(Buffer.buffer(body))
+        .invoke(DeliveryWorker::requireSuccess)
+        .replaceWithVoid();
+  }
+
+  private Uni<Void> sendEmail(AlertDelivery d, Content c) {
+    AlertSettings s = c.settings();
+    if (s == null || s.email == null) {
+      return Uni.createFrom().failure(new DeliveryFailed("no email address configured any more"));
+    }
+    String subject;
+    StringBuilder text = new StringBuilder();
+    if (c.alert() != null) {
+      KeyAlert a = c.alert();
+      subject =
+          "[Keywarden] "
+              + a.findingType()
+              + ": key "
+              + (a.keyName() == null ? a.keyId() : a.keyName());
+      text.append(a.message()).append("\n\nWhat to do: ").append(a.action());
+      text.append("\n\nKey id: ").append(a.keyId()).append("\nFinding: ").append(a.findingId());
+    } else {
+      subject = "[Keywarden] daily digest " + d.period;
+      text.append("Open findings of your keys on ").append(d.period).append(":\n");
+      @SuppressWarnings("unchecked")
+      List<Map<String, Object>> items = (List<Map<String, Object>>) c.digest().get("findings");
+      for (Map<String, Object> i : items) {
+        text.append("\n- ")
+            .append(i.get("findingType"))
+            .append(" (key ")
+            .append(i.get("keyId"))
+            .append("): ")
+            .append(i.get("message"))
+            .append(" ")
+            .append(i.get("action"));
+      }
+    }
+    Mail mail =
+        Mail.withText(s.email, subject, text.toString()).setFrom(config.alerts().mailFrom());
+    mail.addHeader("X-Keywarden-Delivery", d.id.toString());
+    return mailer.send(mail);
+  }
+
+  private Uni<Void> disableKey(String keyId) {
+    return oidc.getTokens()
+        .chain(
+            tokens ->
+                http.postAbs(keyServiceUrl + "/api/admin/keys/" + keyId + "/disable")
+                    .timeout(config.alerts().timeout().toMillis())
+                    .bearerTokenAuthentication(tokens.getAccessToken())
+                    .putHeader("Content-Type", "application/json")
+                    .sendBuffer(Buffer.buffer("{}")))
+        .invoke(
+            r -> {
+              // 409: already disabled or final; either way nothing left to do
+              if (r.statusCode() != 409) {
+                requireSuccess(r);
+              }
+            })
+        .replaceWithVoid();
+  }
+
+  private static void requireSuccess(HttpResponse<Buffer> r) {
+    if (r.statusCode() < 200 || r.statusCode() > 299) {
+      throw new DeliveryFailed("HTTP " + r.statusCode());
+    }
+  }
+
+  private static String json(Object o) {
+    try {
+      return EventCodec.mapper().writeValueAsString(o);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot encode alert", e);
+    }
+  }
+
+  private static String describe(Throwable t) {
+    if (t instanceof DeliveryFailed) {
+      return t.getMessage();
+    }
+    if (t instanceof java.net.ConnectException && t.getMessage() != null) {
+      // host and port only, which is what an operator needs here
+      return "cannot connect: " + t.getMessage().replaceAll("^.*?: ", "");
+    }
+    // the class name only: exception messages may carry URLs with credentials
+    return t.getClass().getSimpleName();
+  }
+
+  /** A delivery the receiver refused. */
+  static final class DeliveryFailed extends RuntimeException {
+    DeliveryFailed(String message) {
+      super(message, null, false, false);
+    }
+  }
+}

@@ -1,0 +1,210 @@
+package io.keywarden.audit.rest;
+
+import io.keywarden.audit.domain.AlertDelivery;
+import io.keywarden.audit.domain.AlertSettings;
+import io.keywarden.audit.findings.FindingType;
+import io.keywarden.audit.rest.Views.DeliveryView;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.quarkus.panache.common.Sort;
+import io.smallrye.mutiny.Uni;
+import jakarta.annotation.security.RolesAllowed;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import java.net.URI;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+/**
+ * Alert settings of an account and the delivery log. A user reads and writes their own account; an
+ * admin any account with {@code ?account=}.
+ */
+@Path("/api/audit")
+@Produces(MediaType.APPLICATION_JSON)
+@Consumes(MediaType.APPLICATION_JSON)
+@RolesAllowed({"user", "admin"})
+@Tag(name = "alerts")
+public class AlertsResource {
+  private final Caller caller;
+  private final Clock clock;
+
+  AlertsResource(Caller caller, Clock clock) {
+    this.caller = caller;
+    this.clock = clock;
+  }
+
+  /**
+   * Alert settings. {@code webhookSecret} is write-only: reads say only whether one is set.
+   *
+   * @param findingTypes the types to alert on; empty = all
+   * @param mode {@code immediate} or {@code daily} (one digest per day)
+   * @param autoDisableStale disable STALE keys through key-service
+   */
+  public record Settings(
+      String account,
+      String webhookUrl,
+      String webhookSecret,
+      Boolean webhookSecretSet,
+      String email,
+      List<String> findingTypes,
+      String mode,
+      Boolean autoDisableStale) {
+    static Settings of(String account, AlertSettings s) {
+      if (s == null) {
+        return new Settings(account, null, null, false, null, List.of(), "immediate", false);
+      }
+      return new Settings(
+          s.account,
+          s.webhookUrl,
+          null,
+          s.webhookSecret != null,
+          s.email,
+          s.findingTypes == null || s.findingTypes.isBlank()
+              ? List.of()
+              : List.of(s.findingTypes.split(",")),
+          s.mode,
+          s.autoDisableStale);
+    }
+  }
+
+  @GET
+  @Path("alert-settings")
+  @Operation(summary = "The alert settings of your account (admin: ?account=)")
+  public Uni<Settings> settings(@QueryParam("account") String account) {
+    String acct = target(account);
+    return Panache.withSession(
+        () -> AlertSettings.<AlertSettings>findById(acct).map(s -> Settings.of(acct, s)));
+  }
+
+  @PUT
+  @Path("alert-settings")
+  @Operation(summary = "Replace the alert settings of your account (admin: ?account=)")
+  public Uni<Settings> put(@QueryParam("account") String account, Settings body) {
+    String acct = target(account);
+    if (body == null) {
+      throw ApiProblem.badRequest(null, "a JSON body is required");
+    }
+    if (body.account() != null && !body.account().equals(acct)) {
+      throw ApiProblem.badRequest("account", "cannot be changed");
+    }
+    String url = blankToNull(body.webhookUrl());
+    if (url != null) {
+      try {
+        URI u = URI.create(url);
+        if (!("https".equals(u.getScheme()) || "http".equals(u.getScheme()))
+            || u.getHost() == null) {
+          throw new IllegalArgumentException();
+        }
+      } catch (IllegalArgumentException e) {
+        throw ApiProblem.badRequest("webhookUrl", "must be an http or https URL");
+      }
+      if (url.length() > 2000) {
+        throw ApiProblem.badRequest("webhookUrl", "must be at most 2000 characters");
+      }
+    }
+    String secret = blankToNull(body.webhookSecret());
+    if (secret != null && (secret.length() < 16 || secret.length() > 255)) {
+      throw ApiProblem.badRequest("webhookSecret", "must be 16 to 255 characters");
+    }
+    String email = blankToNull(body.email());
+    if (email != null && (email.length() > 320 || !email.matches("[^@\\s]+@[^@\\s]+"))) {
+      throw ApiProblem.badRequest("email", "must be an email address");
+    }
+    String mode = body.mode() == null ? "immediate" : body.mode().trim().toLowerCase(Locale.ROOT);
+    if (!AlertSettings.IMMEDIATE.equals(mode) && !AlertSettings.DAILY.equals(mode)) {
+      throw ApiProblem.badRequest("mode", "must be immediate or daily");
+    }
+    List<String> types = new ArrayList<>();
+    if (body.findingTypes() != null) {
+      for (int i = 0; i < body.findingTypes().size(); i++) {
+        String t = body.findingTypes().get(i);
+        try {
+          types.add(FindingType.valueOf(t.trim().toUpperCase(Locale.ROOT)).name());
+        } catch (RuntimeException e) {
+          throw ApiProblem.badRequest(
+              "findingTypes[" + i + "]", "must be one of " + List.of(FindingType.values()));
+        }
+      }
+    }
+    return Panache.withTransaction(
+        () ->
+            AlertSettings.<AlertSettings>findById(acct)
+                .chain(
+                    existing -> {
+                      AlertSettings s = existing != null ? existing : new AlertSettings();
+                      s.account = acct;
+                      s.webhookUrl = url;
+                      // an omitted secret keeps the stored one (it is never read back)
+                      if (secret != null || url == null) {
+                        s.webhookSecret = secret;
+                      }
+                      s.email = email;
+                      s.findingTypes = String.join(",", types);
+                      s.mode = mode;
+                      s.autoDisableStale = Boolean.TRUE.equals(body.autoDisableStale());
+                      s.updatedAt = clock.instant();
+                      return (existing != null
+                              ? Uni.createFrom().item(s)
+                              : s.<AlertSettings>persist())
+                          .map(x -> Settings.of(acct, s));
+                    }));
+  }
+
+  @GET
+  @Path("deliveries")
+  @Operation(summary = "The alert delivery log, newest first (admin: all or ?account=)")
+  public Uni<List<DeliveryView>> deliveries(
+      @QueryParam("account") String account,
+      @QueryParam("status") String status,
+      @QueryParam("limit") String limit) {
+    String scope = caller.isAdmin() ? blankToNull(account) : target(account);
+    int max = AuditResource.parseLimit(limit);
+    StringBuilder q = new StringBuilder("1 = 1");
+    io.quarkus.panache.common.Parameters p = new io.quarkus.panache.common.Parameters();
+    if (scope != null) {
+      q.append(" and account = :account");
+      p = p.and("account", scope);
+    }
+    if (status != null && !status.isBlank()) {
+      String s = status.trim().toLowerCase(Locale.ROOT);
+      if (!List.of(AlertDelivery.PENDING, AlertDelivery.DELIVERED, AlertDelivery.FAILED)
+          .contains(s)) {
+        throw ApiProblem.badRequest("status", "must be pending, delivered or failed");
+      }
+      q.append(" and status = :status");
+      p = p.and("status", s);
+    }
+    String query = q.toString();
+    io.quarkus.panache.common.Parameters params = p;
+    return Panache.withSession(
+        () ->
+            AlertDelivery.<AlertDelivery>find(
+                    query, Sort.by("createdAt").descending().and("id"), params)
+                .page(0, max)
+                .list()
+                .map(l -> l.stream().map(DeliveryView::of).toList()));
+  }
+
+  private String target(String account) {
+    String own = caller.account();
+    if (account == null || account.isBlank() || account.trim().equals(own)) {
+      return own;
+    }
+    if (caller.isAdmin()) {
+      return account.trim();
+    }
+    throw ApiProblem.notFound("account " + account.trim());
+  }
+
+  private static String blankToNull(String s) {
+    return s == null || s.isBlank() ? null : s.trim();
+  }
+}

@@ -1,0 +1,193 @@
+package io.keywarden.audit.rest;
+
+import io.keywarden.audit.domain.AuditKey;
+import io.keywarden.audit.domain.Finding;
+import io.keywarden.audit.findings.FindingSweep;
+import io.keywarden.audit.findings.FindingType;
+import io.keywarden.audit.rest.Views.FindingView;
+import io.keywarden.audit.rest.Views.KeyView;
+import io.quarkus.hibernate.reactive.panache.Panache;
+import io.quarkus.panache.common.Sort;
+import io.smallrye.mutiny.Uni;
+import jakarta.annotation.security.RolesAllowed;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
+import jakarta.ws.rs.core.MediaType;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.eclipse.microprofile.openapi.annotations.tags.Tag;
+
+/** The keys audit-service knows and the findings about them. */
+@Path("/api/audit")
+@Produces(MediaType.APPLICATION_JSON)
+@Tag(name = "audit")
+public class AuditResource {
+  private static final Set<String> STATUSES =
+      Set.of(Finding.OPEN, Finding.ACKNOWLEDGED, Finding.RESOLVED);
+  private static final int MAX_LIMIT = 1000;
+
+  private final Caller caller;
+  private final Clock clock;
+  private final FindingSweep sweep;
+
+  AuditResource(Caller caller, Clock clock, FindingSweep sweep) {
+    this.caller = caller;
+    this.clock = clock;
+    this.sweep = sweep;
+  }
+
+  @GET
+  @Path("keys")
+  @RolesAllowed("admin")
+  @Operation(summary = "Every key audit-service knows (admin), optionally of one account")
+  public Uni<List<KeyView>> keys(@QueryParam("account") String account) {
+    return Panache.withSession(
+        () -> {
+          Uni<List<AuditKey>> keys =
+              account == null || account.isBlank()
+                  ? AuditKey.listAll(Sort.by("createdAt").and("keyId"))
+                  : AuditKey.list("account", Sort.by("createdAt").and("keyId"), account);
+          return keys.map(l -> l.stream().map(KeyView::of).toList());
+        });
+  }
+
+  @GET
+  @Path("findings")
+  @RolesAllowed({"user", "admin"})
+  @Operation(
+      summary =
+          "Findings (filters: type, status, account, key, since); a user sees only their account")
+  public Uni<List<FindingView>> findings(
+      @QueryParam("type") String type,
+      @QueryParam("status") String status,
+      @QueryParam("account") String account,
+      @QueryParam("key") String key,
+      @QueryParam("since") String since,
+      @QueryParam("limit") String limit) {
+    List<String> where = new ArrayList<>();
+    Map<String, Object> params = new HashMap<>();
+    String scope = scopeAccount(account);
+    if (scope != null) {
+      where.add("account = :account");
+      params.put("account", scope);
+    }
+    if (type != null && !type.isBlank()) {
+      String t = type.trim().toUpperCase(Locale.ROOT);
+      try {
+        FindingType.valueOf(t);
+      } catch (IllegalArgumentException e) {
+        throw ApiProblem.badRequest("type", "must be one of " + List.of(FindingType.values()));
+      }
+      where.add("type = :type");
+      params.put("type", t);
+    }
+    if (status != null && !status.isBlank()) {
+      String s = status.trim().toLowerCase(Locale.ROOT);
+      if (!STATUSES.contains(s)) {
+        throw ApiProblem.badRequest("status", "must be one of " + STATUSES);
+      }
+      where.add("status = :status");
+      params.put("status", s);
+    }
+    if (key != null && !key.isBlank()) {
+      where.add("keyId = :key");
+      params.put("key", key.trim());
+    }
+    if (since != null && !since.isBlank()) {
+      try {
+        params.put("since", Instant.parse(since.trim()));
+      } catch (DateTimeParseException e) {
+        throw ApiProblem.badRequest(
+            "since", "must be an ISO-8601 instant such as 2026-11-23T00:00:00Z");
+      }
+      where.add("updatedAt >= :since");
+    }
+    int max = parseLimit(limit);
+    String query = where.isEmpty() ? "" : String.join(" and ", where);
+    return Panache.withSession(
+        () ->
+            Finding.<Finding>find(query, Sort.by("updatedAt").descending().and("id"), params)
+                .page(0, max)
+                .list()
+                .map(l -> l.stream().map(FindingView::of).toList()));
+  }
+
+  @POST
+  @Path("findings/{id}/ack")
+  @RolesAllowed({"user", "admin"})
+  @Operation(summary = "Acknowledge a finding: no more alerts until it changes")
+  public Uni<FindingView> ack(@PathParam("id") String id) {
+    UUID uuid;
+    try {
+      uuid = UUID.fromString(id);
+    } catch (IllegalArgumentException e) {
+      throw ApiProblem.badRequest("id", "must be a finding id (UUID)");
+    }
+    return Panache.withTransaction(
+        () ->
+            Finding.<Finding>findById(uuid)
+                .map(
+                    f -> {
+                      if (f == null || (!caller.isAdmin() && !f.account.equals(caller.account()))) {
+                        throw ApiProblem.notFound("finding " + id);
+                      }
+                      if (Finding.OPEN.equals(f.status)) {
+                        f.status = Finding.ACKNOWLEDGED;
+                        f.ackedAt = clock.instant();
+                        f.updatedAt = f.ackedAt;
+                      }
+                      return FindingView.of(f);
+                    }));
+  }
+
+  @POST
+  @Path("sweep")
+  @RolesAllowed("admin")
+  @Operation(summary = "Run the time-based rules now over every key (admin)")
+  public Uni<FindingSweep.Result> sweepNow() {
+    return sweep.run();
+  }
+
+  /**
+   * The account a caller may read: an admin any (null = all), a user only their own. A user asking
+   * for another account gets a 404, as for anything they may not see.
+   */
+  String scopeAccount(String requested) {
+    if (caller.isAdmin()) {
+      return requested == null || requested.isBlank() ? null : requested.trim();
+    }
+    String own = caller.account();
+    if (requested != null && !requested.isBlank() && !requested.trim().equals(own)) {
+      throw ApiProblem.notFound("account " + requested.trim());
+    }
+    return own;
+  }
+
+  static int parseLimit(String limit) {
+    if (limit == null || limit.isBlank()) {
+      return 200;
+    }
+    try {
+      int n = Integer.parseInt(limit.trim());
+      if (n < 1 || n > MAX_LIMIT) {
+        throw ApiProblem.badRequest("limit", "must be between 1 and " + MAX_LIMIT);
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw ApiProblem.badRequest("limit", "must be a whole number between 1 and " + MAX_LIMIT);
+    }
+  }
+}

@@ -1,0 +1,111 @@
+package io.keywarden.audit.rest;
+
+import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import io.quarkus.security.AuthenticationFailedException;
+import io.quarkus.security.ForbiddenException;
+import io.quarkus.security.UnauthorizedException;
+import io.vertx.pgclient.PgException;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.Response;
+import java.util.stream.Collectors;
+import org.hibernate.HibernateException;
+import org.jboss.logging.Logger;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+/** Maps every failure once to problem+json: the field at fault, no stack trace, no secret. */
+public class ProblemMappers {
+  private static final Logger LOG = Logger.getLogger(ProblemMappers.class);
+
+  static Response problem(int status, String title, String detail, String field) {
+    return Response.status(status)
+        .type(Problem.MEDIA_TYPE)
+        .entity(new Problem("about:blank", title, status, detail, field))
+        .build();
+  }
+
+  @ServerExceptionMapper
+  public Response apiProblem(ApiProblem p) {
+    return problem(p.status(), p.title(), p.getMessage(), p.field());
+  }
+
+  @ServerExceptionMapper
+  public Response unrecognized(UnrecognizedPropertyException e) {
+    String field = path(e);
+    return problem(400, "Invalid request", field + " is not a field that can be set here", field);
+  }
+
+  @ServerExceptionMapper
+  public Response badFormat(InvalidFormatException e) {
+    String field = path(e);
+    return problem(400, "Invalid request", field + " has the wrong type or format", field);
+  }
+
+  @ServerExceptionMapper
+  public Response mapping(JsonMappingException e) {
+    String field = path(e);
+    if (field.isEmpty()) {
+      return problem(400, "Invalid request", "the body is not the expected JSON object", null);
+    }
+    return problem(400, "Invalid request", field + " has the wrong type or format", field);
+  }
+
+  @ServerExceptionMapper
+  public Response parse(JsonParseException e) {
+    return problem(400, "Invalid request", "the body is not valid JSON", null);
+  }
+
+  @ServerExceptionMapper
+  public Response unauthorized(UnauthorizedException e) {
+    return problem(401, "Unauthorized", "a valid bearer token is required", null);
+  }
+
+  @ServerExceptionMapper
+  public Response authFailed(AuthenticationFailedException e) {
+    return problem(401, "Unauthorized", "a valid bearer token is required", null);
+  }
+
+  @ServerExceptionMapper
+  public Response forbidden(ForbiddenException e) {
+    return problem(403, "Forbidden", "your role does not allow this", null);
+  }
+
+  @ServerExceptionMapper
+  public Response web(WebApplicationException e) {
+    int status = e.getResponse().getStatus();
+    if (status >= 500) {
+      LOG.errorf("request failed: %s", e.getClass().getSimpleName());
+      return problem(500, "Internal error", "the request could not be completed", null);
+    }
+    String reason = e.getResponse().getStatusInfo().getReasonPhrase();
+    return problem(status, reason, reason, null);
+  }
+
+  @ServerExceptionMapper
+  public Response database(PgException e) {
+    LOG.errorf("database error %s", e.getSqlState());
+    return problem(503, "Service unavailable", "the database is unavailable; retry later", null);
+  }
+
+  @ServerExceptionMapper
+  public Response hibernate(HibernateException e) {
+    LOG.errorf("persistence error %s", e.getClass().getSimpleName());
+    return problem(503, "Service unavailable", "the database is unavailable; retry later", null);
+  }
+
+  @ServerExceptionMapper(priority = 10_000)
+  public Response any(Throwable e) {
+    // our own exceptions never carry secrets; body-parsing ones are mapped above, unlogged
+    LOG.error("unexpected failure", e);
+    return problem(500, "Internal error", "the request could not be completed", null);
+  }
+
+  private static String path(JsonMappingException e) {
+    return e.getPath().stream()
+        .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+        .collect(Collectors.joining("."))
+        .replace(".[", "[");
+  }
+}
