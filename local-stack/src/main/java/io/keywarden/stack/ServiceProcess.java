@@ -1,0 +1,96 @@
+package io.keywarden.stack;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** One packaged Quarkus service running as a child JVM, stopped with SIGTERM. */
+public final class ServiceProcess {
+  private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
+  private static final Duration STOP_GRACE = Duration.ofSeconds(15);
+
+  private final String name;
+  private final int port;
+  private final ChildProcess process;
+  private final Duration startTime;
+
+  private ServiceProcess(String name, int port, ChildProcess process, Duration startTime) {
+    this.name = name;
+    this.port = port;
+    this.process = process;
+    this.startTime = startTime;
+  }
+
+  /**
+   * Runs {@code java -Xmx256m -jar <root>/<module>/target/quarkus-app/quarkus-run.jar} with the
+   * given system properties (plus {@code quarkus.http.port}), output to {@code
+   * <logDir>/<module>.log}, and waits until {@code /q/health/ready} answers 200.
+   *
+   * @throws IllegalStateException if the jar is missing or the service is not ready in 90 s (the
+   *     message holds the last log lines); the process is stopped then
+   */
+  public static ServiceProcess start(
+      Path root, String module, int port, Map<String, String> systemProperties, Path logDir) {
+    Path jar = root.resolve(module).resolve("target/quarkus-app/quarkus-run.jar");
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException(
+          jar + " is missing; build the services first (./keywarden build)");
+    }
+    List<String> command = new ArrayList<>();
+    command.add(LocalStack.javaBin());
+    command.add("-Xmx256m");
+    command.add("-Dquarkus.http.port=" + port);
+    systemProperties.forEach(
+        (key, value) -> {
+          if (!key.equals("quarkus.http.port")) {
+            command.add("-D" + key + "=" + value);
+          }
+        });
+    command.add("-jar");
+    command.add(jar.toString());
+    long begin = System.nanoTime();
+    ChildProcess process =
+        ChildProcess.start(module, command, root, Map.of(), logDir.resolve(module + ".log"));
+    try {
+      LocalStack.waitForHttp200(
+          process, "http://localhost:" + port + "/q/health/ready", READY_TIMEOUT);
+    } catch (RuntimeException e) {
+      process.stop(Duration.ofSeconds(5));
+      throw e;
+    }
+    return new ServiceProcess(module, port, process, Duration.ofNanos(System.nanoTime() - begin));
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  public Path logFile() {
+    return process.logFile();
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** Time from launch until {@code /q/health/ready} answered 200. */
+  public Duration startTime() {
+    return startTime;
+  }
+
+  /** SIGTERM, then SIGKILL after 15 s. */
+  public void stop() {
+    process.stop(STOP_GRACE);
+  }
+}

@@ -1,0 +1,221 @@
+package io.keywarden.stack;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Where the local stack keeps its files and which ports it uses. Immutable; the {@code with...}
+ * methods return changed copies.
+ */
+public final class StackConfig {
+  /** System property naming the folder with the Kafka class path and the Keycloak zip. */
+  public static final String DIST_PROPERTY = "keywarden.stack.dist";
+
+  /** System property naming the repository root (surefire sets it). */
+  public static final String ROOT_PROPERTY = "keywarden.root";
+
+  /** Environment variable (or system property) that moves the home folder. */
+  public static final String HOME_ENV = "KW_HOME";
+
+  private final Path root;
+  private final Path home;
+  private final Path dist;
+  private final boolean fresh;
+  private final Map<StackPort, Integer> ports;
+
+  private StackConfig(
+      Path root, Path home, Path dist, boolean fresh, Map<StackPort, Integer> ports) {
+    this.root = root.toAbsolutePath().normalize();
+    this.home = home.toAbsolutePath().normalize();
+    this.dist = dist.toAbsolutePath().normalize();
+    this.fresh = fresh;
+    this.ports = new EnumMap<>(ports);
+  }
+
+  /**
+   * The run command's configuration: home {@code <root>/.keywarden/} and the contract ports from
+   * ARCHITECTURE.md, each overridable by its environment variable or system property.
+   */
+  public static StackConfig defaults(Path root) {
+    Map<StackPort, Integer> ports = new EnumMap<>(StackPort.class);
+    for (StackPort port : StackPort.values()) {
+      String value = setting(port.envVar());
+      ports.put(port, value == null ? port.defaultPort() : parsePort(port, value));
+    }
+    String home = setting(HOME_ENV);
+    return new StackConfig(
+        root,
+        home == null ? root.resolve(".keywarden") : Path.of(home),
+        distFor(root),
+        false,
+        ports);
+  }
+
+  /** For tests: home as given, every port a free ephemeral one, so runs never clash. */
+  public static StackConfig forTests(Path home) {
+    Path root = findRoot();
+    Map<StackPort, Integer> ports = new EnumMap<>(StackPort.class);
+    List<ServerSocket> held = new ArrayList<>();
+    try {
+      // Hold all sockets open until every port is picked, so the kernel hands out distinct ones.
+      for (StackPort port : StackPort.values()) {
+        ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        held.add(socket);
+        ports.put(port, socket.getLocalPort());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot pick free ports", e);
+    } finally {
+      for (ServerSocket socket : held) {
+        try {
+          socket.close();
+        } catch (IOException ignored) {
+          // only a probe
+        }
+      }
+    }
+    return new StackConfig(root, home, distFor(root), false, ports);
+  }
+
+  /**
+   * The repository root: system property {@code keywarden.root}, else the nearest folder above the
+   * working directory whose {@code pom.xml} lists the local-stack module.
+   */
+  public static Path findRoot() {
+    String property = System.getProperty(ROOT_PROPERTY);
+    if (property != null && !property.isBlank()) {
+      return Path.of(property).toAbsolutePath().normalize();
+    }
+    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+      Path pom = dir.resolve("pom.xml");
+      try {
+        if (Files.isRegularFile(pom)
+            && Files.readString(pom).contains("<module>local-stack</module>")) {
+          return dir;
+        }
+      } catch (IOException e) {
+        // unreadable pom: keep walking up
+      }
+    }
+    throw new IllegalStateException(
+        "cannot find the Keywarden repository root above "
+            + Path.of("").toAbsolutePath()
+            + "; set -D"
+            + ROOT_PROPERTY
+            + "=<repo>");
+  }
+
+  private static Path distFor(Path root) {
+    String property = System.getProperty(DIST_PROPERTY);
+    return property != null && !property.isBlank()
+        ? Path.of(property)
+        : root.resolve("local-stack/target/dist");
+  }
+
+  private static String setting(String name) {
+    String value = System.getProperty(name);
+    if (value == null || value.isBlank()) {
+      value = System.getenv(name);
+    }
+    return value == null || value.isBlank() ? null : value.trim();
+  }
+
+  private static int parsePort(StackPort port, String value) {
+    try {
+      int parsed = Integer.parseInt(value);
+      if (parsed > 0 && parsed < 65536) {
+        return parsed;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException(
+        port.envVar() + "=" + value + " is not a port number (1-65535)");
+  }
+
+  public StackConfig withFresh(boolean fresh) {
+    return new StackConfig(root, home, dist, fresh, ports);
+  }
+
+  public StackConfig withHome(Path home) {
+    return new StackConfig(root, home, dist, fresh, ports);
+  }
+
+  public StackConfig withPort(StackPort port, int value) {
+    Map<StackPort, Integer> changed = new EnumMap<>(ports);
+    changed.put(port, value);
+    return new StackConfig(root, home, dist, fresh, changed);
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  public Path home() {
+    return home;
+  }
+
+  /** Folder holding {@code kafka-lib/} and the Keycloak zip (built by the local-stack module). */
+  public Path dist() {
+    return dist;
+  }
+
+  /** Wipe the home folder's data before starting. */
+  public boolean fresh() {
+    return fresh;
+  }
+
+  public int port(StackPort port) {
+    return Objects.requireNonNull(ports.get(port), port.name());
+  }
+
+  public int postgresPort() {
+    return port(StackPort.POSTGRES);
+  }
+
+  public int kafkaPort() {
+    return port(StackPort.KAFKA);
+  }
+
+  public int kafkaControllerPort() {
+    return port(StackPort.KAFKA_CONTROLLER);
+  }
+
+  public int keycloakPort() {
+    return port(StackPort.KEYCLOAK);
+  }
+
+  public int keycloakManagementPort() {
+    return port(StackPort.KEYCLOAK_MANAGEMENT);
+  }
+
+  public int keyServicePort() {
+    return port(StackPort.KEY_SERVICE);
+  }
+
+  public int usageServicePort() {
+    return port(StackPort.USAGE_SERVICE);
+  }
+
+  public int auditServicePort() {
+    return port(StackPort.AUDIT_SERVICE);
+  }
+
+  public Path logDir() {
+    return home.resolve("logs");
+  }
+
+  @Override
+  public String toString() {
+    return "StackConfig{home=" + home + ", fresh=" + fresh + ", ports=" + ports + "}";
+  }
+}
