@@ -13,8 +13,8 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The in-memory view of every key and group, built from Kafka at start and kept current by it
- * (like a global table). The request path reads only this: no network or disk I/O per request.
+ * The in-memory view of every key and group, built from Kafka at start and kept current by it (like
+ * a global table). The request path reads only this: no network or disk I/O per request.
  */
 @ApplicationScoped
 public class KeyProjection {
