@@ -33,6 +33,7 @@ import org.jboss.logging.Logger;
  * are counted in the roll-up), and quota thresholds (decided once per period in the ledger).
  */
 @ApplicationScoped
+@io.quarkus.runtime.Startup
 public class UsageEvents {
   private static final Logger LOG = Logger.getLogger(UsageEvents.class);
   private static final int MAX_DISTINCT = 10_000;

@@ -151,6 +151,10 @@ public class Holds {
             .indefinitely()
             .iterator()
             .next();
-    return r.getLong(0);
+    long n = r.getLong(0);
+    if (n > 0) {
+      view.refreshNow();
+    }
+    return n;
   }
 }
