@@ -47,6 +47,11 @@ class AuthorizeTests {
     clock.reset();
   }
 
+  @org.junit.jupiter.api.AfterEach
+  void resetClock() {
+    clock.reset();
+  }
+
   private Response authorize(Map<String, Object> body) {
     return given()
         .auth()
@@ -288,5 +293,45 @@ class AuthorizeTests {
     assertThat(
             code(k, Map.of("requestId", "hold-" + UUID.randomUUID(), "estimatedCostUsd", "0.85")))
         .isEqualTo("VALID");
+  }
+
+  @Test
+  void concurrencyAndTokensPerMinuteAreHeldFromAuthorizeToTheUsageRecord() {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    var k = fx.key(fx.group(true), account, s -> s.rateLimit = new RateLimit(null, 5000, 1));
+    // at the start of a minute, so the whole test runs in one tokens-per-minute window
+    clock.setNow(
+        Instant.now()
+            .truncatedTo(java.time.temporal.ChronoUnit.MINUTES)
+            .plusSeconds(120)
+            .plusMillis(100));
+    String r1 = "c-" + UUID.randomUUID();
+    assertThat(code(k, Map.of("requestId", r1))).isEqualTo("VALID");
+    assertThat(code(k, Map.of("requestId", "c-" + UUID.randomUUID()))).isEqualTo("RATE_LIMITED");
+    given()
+        .auth()
+        .oauth2(fx.gatewayToken())
+        .contentType(ContentType.JSON)
+        .body(
+            Map.of(
+                "requestId",
+                r1,
+                "keyId",
+                k.id(),
+                "model",
+                "gpt-4o-mini",
+                "inputTokens",
+                4000,
+                "outputTokens",
+                1000,
+                "costUsd",
+                "0.01"))
+        .post("/api/usage")
+        .then()
+        .statusCode(200);
+    // the slot is free again, but the 5,000 tokens of this minute are used up
+    String next = code(k, Map.of("requestId", "c-" + UUID.randomUUID()));
+    assertThat(next).isEqualTo("RATE_LIMITED");
   }
 }

@@ -40,7 +40,7 @@ public class RateLimiter {
   private final Map<String, State> states = new ConcurrentHashMap<>();
   private final long concurrencyTimeoutMillis;
 
-  RateLimiter(
+  public RateLimiter(
       @ConfigProperty(name = "kw.concurrency.timeout", defaultValue = "10m") Duration timeout) {
     this.concurrencyTimeoutMillis = timeout.toMillis();
   }
