@@ -13,8 +13,8 @@ import java.util.Optional;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
- * The static part of authorization, from the in-memory projection only: key format, lookup,
- * status, expiry, client IP, group and model. Limits and money come after it.
+ * The static part of authorization, from the in-memory projection only: key format, lookup, status,
+ * expiry, client IP, group and model. Limits and money come after it.
  */
 @ApplicationScoped
 public class KeyCheck {
@@ -29,7 +29,10 @@ public class KeyCheck {
   private final Clock clock;
   private final String prefix;
 
-  KeyCheck(KeyProjection projection, Clock clock, @ConfigProperty(name = "kw.keys.prefix") String prefix) {
+  KeyCheck(
+      KeyProjection projection,
+      Clock clock,
+      @ConfigProperty(name = "kw.keys.prefix") String prefix) {
     this.projection = projection;
     this.clock = clock;
     this.prefix = prefix;
@@ -40,7 +43,8 @@ public class KeyCheck {
     if (secret == null) {
       return false;
     }
-    if (secret.startsWith(prefix) && secret.length() == prefix.length() + KeyFormat.RANDOM_CHARS + KeyFormat.CHECKSUM_CHARS) {
+    if (secret.startsWith(prefix)
+        && secret.length() == prefix.length() + KeyFormat.RANDOM_CHARS + KeyFormat.CHECKSUM_CHARS) {
       return KeyFormat.hasValidChecksum(secret, prefix);
     }
     int n = secret.length();
@@ -49,7 +53,11 @@ public class KeyCheck {
     }
     for (int i = 0; i < n; i++) {
       char c = secret.charAt(i);
-      if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-')) {
+      if (!(c >= 'a' && c <= 'z'
+          || c >= 'A' && c <= 'Z'
+          || c >= '0' && c <= '9'
+          || c == '_'
+          || c == '-')) {
         return false;
       }
     }
@@ -66,7 +74,8 @@ public class KeyCheck {
 
   public Result checkHash(String hash, String clientIp, String model) {
     Instant now = clock.instant();
-    Optional<KeyProjection.Match> m = hash == null ? Optional.empty() : projection.byHash(hash, now);
+    Optional<KeyProjection.Match> m =
+        hash == null ? Optional.empty() : projection.byHash(hash, now);
     if (m.isEmpty()) {
       return new Result(DecisionCode.INVALID_KEY, null, null);
     }

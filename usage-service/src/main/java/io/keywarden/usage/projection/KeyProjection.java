@@ -13,8 +13,8 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The in-memory view of every key and group, built from Kafka at start and kept current by it
- * (like a global table). The request path reads only this: no network or disk I/O per request.
+ * The in-memory view of every key and group, built from Kafka at start and kept current by it (like
+ * a global table). The request path reads only this: no network or disk I/O per request.
  */
 @ApplicationScoped
 public class KeyProjection {
@@ -31,6 +31,13 @@ public class KeyProjection {
   private final Map<String, KeyEntry> byHash = new ConcurrentHashMap<>();
   private final Map<String, KeyEntry> byPreviousHash = new ConcurrentHashMap<>();
   private final Map<String, GroupEntry> groups = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.LongAdder lookups =
+      new java.util.concurrent.atomic.LongAdder();
+
+  /** How many hash lookups were made (a bad checksum must not make one). */
+  public long lookups() {
+    return lookups.sum();
+  }
 
   /**
    * Applies a key snapshot when it is newer than the one held. Returns false for a stale or
@@ -76,6 +83,7 @@ public class KeyProjection {
 
   /** Looks a secret's hash up: the current secret, or an old one still within its overlap. */
   public Optional<Match> byHash(String hash, Instant now) {
+    lookups.increment();
     KeyEntry e = byHash.get(hash);
     if (e != null) {
       return Optional.of(new Match(e, false));

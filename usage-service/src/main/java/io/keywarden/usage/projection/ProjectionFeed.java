@@ -16,7 +16,8 @@ public class ProjectionFeed {
   private final KeyProjection projection;
   private final CatchUp catchUp;
 
-  ProjectionFeed(KeyProjection projection, CatchUp catchUp) {
+  ProjectionFeed(
+      KeyProjection projection, @org.eclipse.microprofile.health.Readiness CatchUp catchUp) {
     this.projection = projection;
     this.catchUp = catchUp;
   }
@@ -31,7 +32,9 @@ public class ProjectionFeed {
         LOG.warnf("skipped %s on %s: not a key event", e.type(), record.topic());
       }
     } catch (EventCodec.MalformedEventException ex) {
-      LOG.warnf("skipped a malformed record at %s-%d@%d: %s", record.topic(), record.partition(), record.offset(), ex.getMessage());
+      LOG.warnf(
+          "skipped a malformed record at %s-%d@%d: %s",
+          record.topic(), record.partition(), record.offset(), ex.getMessage());
     } finally {
       catchUp.consumed(record.topic(), record.partition(), record.offset());
     }
@@ -45,7 +48,9 @@ public class ProjectionFeed {
         projection.apply(g);
       }
     } catch (EventCodec.MalformedEventException ex) {
-      LOG.warnf("skipped a malformed record at %s-%d@%d: %s", record.topic(), record.partition(), record.offset(), ex.getMessage());
+      LOG.warnf(
+          "skipped a malformed record at %s-%d@%d: %s",
+          record.topic(), record.partition(), record.offset(), ex.getMessage());
     } finally {
       catchUp.consumed(record.topic(), record.partition(), record.offset());
     }

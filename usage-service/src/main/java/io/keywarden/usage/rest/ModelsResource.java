@@ -36,14 +36,15 @@ public class ModelsResource {
       @HeaderParam("x-api-key") String apiKey,
       @HeaderParam("User-Agent") String userAgent,
       @Context HttpServerRequest request) {
-    KeyCheck.Result r = check.checkSecret(ApiKeys.fromHeaders(authorization, apiKey), ip(request), null);
+    KeyCheck.Result r =
+        check.checkSecret(ApiKeys.fromHeaders(authorization, apiKey), ip(request), null);
     if (r.code() != DecisionCode.VALID) {
       denials.denied(r, ip(request), userAgent);
       return OpenAiError.response(r.code());
     }
-    long created = r.group().group().createdAt() == null ? 0 : r.group().group().createdAt().getEpochSecond();
-    List<Model> models =
-        r.group().group().models().stream().map(m -> toModel(m, created)).toList();
+    long created =
+        r.group().group().createdAt() == null ? 0 : r.group().group().createdAt().getEpochSecond();
+    List<Model> models = r.group().group().models().stream().map(m -> toModel(m, created)).toList();
     return Response.ok(new ModelList("list", models)).build();
   }
 
@@ -55,7 +56,8 @@ public class ModelsResource {
       @HeaderParam("x-api-key") String apiKey,
       @HeaderParam("User-Agent") String userAgent,
       @Context HttpServerRequest request) {
-    KeyCheck.Result r = check.checkSecret(ApiKeys.fromHeaders(authorization, apiKey), ip(request), null);
+    KeyCheck.Result r =
+        check.checkSecret(ApiKeys.fromHeaders(authorization, apiKey), ip(request), null);
     if (r.code() != DecisionCode.VALID) {
       denials.denied(r, ip(request), userAgent);
       return OpenAiError.response(r.code());
@@ -63,9 +65,13 @@ public class ModelsResource {
     ModelPrice m = r.group().models().get(model);
     if (m == null) {
       return OpenAiError.response(
-          404, "The model does not exist or this key's group does not include it.", "invalid_request_error", "model_not_found");
+          404,
+          "The model does not exist or this key's group does not include it.",
+          "invalid_request_error",
+          "model_not_found");
     }
-    long created = r.group().group().createdAt() == null ? 0 : r.group().group().createdAt().getEpochSecond();
+    long created =
+        r.group().group().createdAt() == null ? 0 : r.group().group().createdAt().getEpochSecond();
     return Response.ok(toModel(m, created)).build();
   }
 

@@ -10,7 +10,8 @@ public record OpenAiError(Body error) {
   public static Response response(DecisionCode code) {
     return Response.status(code.httpStatus())
         .type("application/json")
-        .entity(new OpenAiError(new Body(code.message(), code.openAiType(), null, code.openAiCode())))
+        .entity(
+            new OpenAiError(new Body(code.message(), code.openAiType(), null, code.openAiCode())))
         .build();
   }
 

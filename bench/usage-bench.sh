@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# usage-service benchmark: one run, wrk on this machine, figures side by side with nginx
+# `return 200` measured in the same run (ratios against it).
+#
+#   bench/usage-bench.sh [seconds per measurement, default 10]      (SKIP_BUILD=1 to reuse the jar)
+#
+# Installs (Debian) nginx-light and wrk if missing, builds usage-service, starts a private local
+# stack on free ports (PostgreSQL, Kafka, Keycloak) and usage-service from its jar, seeds one key,
+# then measures at 64 connections and at 1 connection:
+#   nginx return 200 (floor) | nginx auth_request -> nginx return 204 (ceiling of any HTTP
+#   authorizer) | nginx auth_request -> usage-service forward-auth (deployment shape) |
+#   POST /api/authorize direct | GET /v1/models direct | per-request PostgreSQL key lookup (pgbench)
+# and durable usage records: batches of 100 (records/s, p99 ack) and single records on one hot key.
+# Everything it started is stopped on exit.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+D="${1:-10}"
+
+find_jdk() {
+  local c
+  for c in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/*; do
+    [[ -n "$c" && -x "$c/bin/java" ]] || continue
+    local v; v="$("$c/bin/java" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}')"
+    if [[ -n "$v" && "${v%%.*}" -ge 22 ]]; then echo "$c"; return; fi
+  done
+  return 1
+}
+JAVA_HOME="$(find_jdk)" || { echo "need a JDK >= 22 (source launcher with multi-file class path)" >&2; exit 1; }
+export JAVA_HOME
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need nginx || ! need wrk; then
+  echo "installing nginx-light and wrk (Debian)..."
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null
+fi
+NGINX="$(command -v nginx)"
+PGBENCH="$(ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | tail -1 || true)"
+
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+  echo "building usage-service..."
+  ./mvnw -B -q --no-transfer-progress install -DskipTests -Dspotless.check.skip=true -pl usage-service -am
+fi
+WORK="$(mktemp -d /tmp/kw-usage-bench.XXXXXX)"
+./mvnw -B -q --no-transfer-progress -pl usage-service dependency:build-classpath \
+  -Dmdep.includeScope=test -Dmdep.outputFile="$WORK/cp.txt" >/dev/null
+CP="$(cat "$WORK/cp.txt"):$ROOT/contracts/target/classes:$ROOT/local-stack/target/classes"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+USAGE_PORT="$(free_port)"
+P_FLOOR="$(free_port)"; P_CEIL="$(free_port)"; P_GW="$(free_port)"; P_204="$(free_port)"
+
+DRIVER=""; NGINX_PID=""
+cleanup() {
+  [[ -n "$NGINX_PID" ]] && kill "$NGINX_PID" 2>/dev/null || true
+  [[ -n "$DRIVER" ]] && kill "$DRIVER" 2>/dev/null && wait "$DRIVER" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+echo "starting the local stack and usage-service (1-3 minutes)..."
+"$JAVA_HOME/bin/java" -cp "$CP" bench/usage-bench-driver.java "$WORK" "$ROOT" "$USAGE_PORT" \
+  < /dev/null > "$WORK/driver.log" 2>&1 &
+DRIVER=$!
+for _ in $(seq 1 600); do
+  [[ -f "$WORK/env" ]] && break
+  kill -0 "$DRIVER" 2>/dev/null || { cat "$WORK/driver.log" >&2; exit 1; }
+  sleep 1
+done
+# shellcheck disable=SC1091
+source "$WORK/env"
+export KW_KEY; KW_KEY="$(cat "$WORK/secret")"
+export KW_TOKEN; KW_TOKEN="$(cat "$WORK/token")"
+export KW_KEY_ID="$KEY_ID"
+
+mkdir -p "$WORK/nginx/tmp" "$WORK/nginx/html"
+echo '{"ok":true}' > "$WORK/nginx/html/index.json"
+cat > "$WORK/nginx/nginx.conf" <<NGX
+worker_processes 1;
+error_log $WORK/nginx/error.log warn;
+pid $WORK/nginx/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/tmp/b; proxy_temp_path $WORK/nginx/tmp/p;
+  fastcgi_temp_path $WORK/nginx/tmp/f; uwsgi_temp_path $WORK/nginx/tmp/u; scgi_temp_path $WORK/nginx/tmp/s;
+  upstream keywarden { server 127.0.0.1:$USAGE_PORT; keepalive 64; }
+  upstream ceiling { server 127.0.0.1:$P_204; keepalive 64; }
+  server { listen 127.0.0.1:$P_FLOOR; location / { return 200 "ok"; } }
+  server { listen 127.0.0.1:$P_204; location / { return 204; } }
+  server {
+    listen 127.0.0.1:$P_CEIL;
+    root $WORK/nginx/html;
+    location / { auth_request /_auth; try_files /index.json =404; }
+    location = /_auth { internal; proxy_pass http://ceiling; proxy_pass_request_body off;
+      proxy_set_header Content-Length ""; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+  server {
+    listen 127.0.0.1:$P_GW;
+    root $WORK/nginx/html;
+    location / {
+      auth_request /_keywarden;
+      auth_request_set \$kw_status \$upstream_http_x_keywarden_status;
+      auth_request_set \$kw_error \$upstream_http_x_keywarden_error;
+      error_page 401 403 = @denied;
+      try_files /index.json =404;
+    }
+    location = /_keywarden { internal; proxy_pass http://keywarden/api/forward-auth/nginx;
+      proxy_pass_request_body off; proxy_set_header Content-Length "";
+      proxy_set_header X-Keywarden-Gateway-Secret "bench-secret";
+      proxy_set_header X-Real-IP \$remote_addr; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location @denied { default_type application/json; if (\$kw_status = 429) { return 429 \$kw_error; } return 403 \$kw_error; }
+  }
+}
+NGX
+"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g "daemon off;" &
+NGINX_PID=$!
+sleep 1
+
+# wrk output -> "rps p50 p99 non2xx"
+wrk_run() { # conns url [wrk args...]
+  local c="$1" url="$2"; shift 2
+  local t=2; [[ "$c" -lt 2 ]] && t=1
+  wrk -t"$t" -c"$c" -d3s "$@" "$url" >/dev/null 2>&1 || true   # warm-up
+  local out; out="$(wrk -t"$t" -c"$c" -d"${D}s" --latency "$@" "$url" 2>&1)"
+  local rps p50 p99 bad
+  rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+  p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
+  p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
+  bad="$(awk '/Non-2xx/ {print $5}' <<<"$out")"
+  echo "${rps:-0} ${p50:-?} ${p99:-?} ${bad:-0}"
+}
+
+declare -A FLOOR
+printf '\n%-52s %5s %12s %10s %10s %8s %9s\n' "case" "conns" "req/s" "p50" "p99" "non-2xx" "vs floor"
+row() { # name conns "rps p50 p99 bad"
+  read -r rps p50 p99 bad <<<"$3"
+  local ratio="-"
+  [[ -n "${FLOOR[$2]:-}" ]] && ratio="$(python3 -c "print(f'{$rps/${FLOOR[$2]}:.2f}x')")"
+  printf '%-52s %5s %12s %10s %10s %8s %9s\n' "$1" "$2" "$rps" "$p50" "$p99" "$bad" "$ratio"
+}
+for c in 64 1; do
+  r="$(wrk_run "$c" "http://127.0.0.1:$P_FLOOR/")"; FLOOR[$c]="$(cut -d' ' -f1 <<<"$r")"
+  row "nginx return 200 (floor)" "$c" "$r"
+  row "nginx auth_request -> nginx 204 (ceiling)" "$c" "$(wrk_run "$c" "http://127.0.0.1:$P_CEIL/")"
+  row "nginx auth_request -> usage-service forward-auth" "$c" \
+    "$(wrk_run "$c" "http://127.0.0.1:$P_GW/" -H "Authorization: Bearer $KW_KEY" -H "X-Keywarden-Model: gpt-4o-mini")"
+  row "POST /api/authorize direct (OIDC token + JSON)" "$c" \
+    "$(wrk_run "$c" "http://127.0.0.1:$USAGE_PORT/api/authorize" -s bench/usage-authorize.lua)"
+  row "GET /v1/models direct (API key)" "$c" \
+    "$(wrk_run "$c" "http://127.0.0.1:$USAGE_PORT/v1/models" -H "Authorization: Bearer $KW_KEY")"
+  if [[ -n "$PGBENCH" ]]; then
+    out="$(PGPASSWORD= "$PGBENCH" -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -M prepared -c "$c" -j $(( c > 1 ? 2 : 1 )) \
+      -T "$D" -f bench/usage-lookup.sql usageservice 2>&1 || true)"
+    tps="$(awk -F'= ' '/^tps/ {split($2,a," "); print a[1]}' <<<"$out" | head -1)"
+    lat="$(awk -F'= ' '/latency average/ {print $2}' <<<"$out")"
+    row "PostgreSQL key-hash lookup per request (pgbench)" "$c" "${tps:-0} avg:${lat// /} - 0"
+  fi
+done
+
+echo
+echo "durable usage records (acknowledged after the PostgreSQL commit):"
+out="$(wrk -t2 -c16 -d"${D}s" --latency -s bench/usage-batch.lua "http://127.0.0.1:$USAGE_PORT/" 2>&1)"
+rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+printf '  batches of 100, 16 connections: %s batches/s = %s records/s, p50 %s, p99 %s, non-2xx %s\n' \
+  "$rps" "$(python3 -c "print(int($rps*100))")" "$(awk '$1=="50%" {print $2}' <<<"$out")" \
+  "$(awk '$1=="99%" {print $2}' <<<"$out")" "$(awk '/Non-2xx/ {print $5}' <<<"$out" | sed 's/^$/0/')"
+out="$(wrk -t2 -c64 -d"${D}s" --latency -s bench/usage-hotkey.lua "http://127.0.0.1:$USAGE_PORT/" 2>&1)"
+printf '  single records, one hot key, 64 connections: %s records/s, p50 %s, p99 %s, non-2xx %s\n' \
+  "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="50%" {print $2}' <<<"$out")" \
+  "$(awk '$1=="99%" {print $2}' <<<"$out")" "$(awk '/Non-2xx/ {print $5}' <<<"$out" | sed 's/^$/0/')"
+echo
+echo "usage-service RSS: $(awk '/VmRSS/ {print $2, $3}' /proc/"$USAGE_PID"/status 2>/dev/null || echo '?')"
+echo "machine: $(nproc) cores, $(uname -r); wrk, nginx (1 worker), PostgreSQL, Kafka, Keycloak and usage-service share them"

@@ -1,0 +1,667 @@
+package io.keywarden.usage.ledger;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.keywarden.contracts.events.KeySnapshot;
+import io.keywarden.contracts.events.ModelPrice;
+import io.keywarden.usage.events.UsageEvents;
+import io.keywarden.usage.limits.RateLimiter;
+import io.keywarden.usage.projection.KeyProjection;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.RowSet;
+import io.vertx.mutiny.sqlclient.SqlConnection;
+import io.vertx.mutiny.sqlclient.Transaction;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+/**
+ * Charges usage records with group commit: records arriving within {@code kw.usage.group-commit} (a
+ * few ms) are applied in one PostgreSQL transaction by one writer thread:
+ *
+ * <ol>
+ *   <li>ledger rows inserted first, {@code ON CONFLICT (request_id) DO NOTHING}: the rows not
+ *       inserted are replays and get their stored answer;
+ *   <li>the batch's key budgets and accounts are upserted in key order (rolling a key into its
+ *       current UTC period) which locks them and returns their values;
+ *   <li>each record is decided in arrival order against those locked values;
+ *   <li>one guarded UPDATE per key and per account with the batch's accepted sum ({@code limit = 0
+ *       OR spent + reserved + add <= limit}, {@code balance - reserved - add >= 0}); if any guard
+ *       fails the whole transaction rolls back and nothing is acknowledged;
+ *   <li>ledger rows get their amount and answer; commit; then the callers are answered.
+ * </ol>
+ *
+ * Nothing is acknowledged before the commit. A full queue answers 503 (back-pressure, no loss).
+ */
+@ApplicationScoped
+public class Charger {
+  private static final Logger LOG = Logger.getLogger(Charger.class);
+
+  private record Pending(UsageRecord record, CompletableFuture<Result> answer) {}
+
+  /** The answer plus whether it was a replay of an earlier request. */
+  public record Result(ChargeOutcome outcome, boolean replay) {}
+
+  private final Pool pool;
+  private final KeyProjection projection;
+  private final BudgetView view;
+  private final RateLimiter limiter;
+  private final UsageEvents events;
+  private final Clock clock;
+  private final ObjectMapper json;
+  private final long windowMicros;
+  private final int maxBatch;
+  private final BlockingQueue<Pending> queue;
+  private volatile boolean running = true;
+  private Thread writer;
+
+  Charger(
+      Pool pool,
+      KeyProjection projection,
+      BudgetView view,
+      RateLimiter limiter,
+      UsageEvents events,
+      Clock clock,
+      ObjectMapper json,
+      @ConfigProperty(name = "kw.usage.group-commit-micros", defaultValue = "2000")
+          long windowMicros,
+      @ConfigProperty(name = "kw.usage.max-batch", defaultValue = "2000") int maxBatch,
+      @ConfigProperty(name = "kw.usage.queue-capacity", defaultValue = "100000") int capacity) {
+    this.pool = pool;
+    this.projection = projection;
+    this.view = view;
+    this.limiter = limiter;
+    this.events = events;
+    this.clock = clock;
+    this.json = json;
+    this.windowMicros = windowMicros;
+    this.maxBatch = maxBatch;
+    this.queue = new ArrayBlockingQueue<>(capacity);
+  }
+
+  void start(@Observes StartupEvent e) {
+    writer = Thread.ofPlatform().name("usage-group-commit").daemon().start(this::loop);
+  }
+
+  void stop(@Observes ShutdownEvent e) {
+    running = false;
+    if (writer != null) {
+      writer.interrupt();
+    }
+  }
+
+  /**
+   * Queues records for charging; the future completes after the commit. Fails at once with {@link
+   * Overloaded} when the queue is full.
+   */
+  public CompletableFuture<List<Result>> submit(List<UsageRecord> records) {
+    List<CompletableFuture<Result>> answers = new ArrayList<>(records.size());
+    List<Pending> pending = new ArrayList<>(records.size());
+    for (UsageRecord r : records) {
+      CompletableFuture<Result> f = new CompletableFuture<>();
+      answers.add(f);
+      pending.add(new Pending(r, f));
+    }
+    if (queue.remainingCapacity() < pending.size()) {
+      return CompletableFuture.failedFuture(new Overloaded());
+    }
+    for (Pending p : pending) {
+      if (!queue.offer(p)) {
+        p.answer.completeExceptionally(new Overloaded());
+      }
+    }
+    return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new))
+        .thenApply(v -> answers.stream().map(CompletableFuture::join).toList());
+  }
+
+  /** The queue is full: answer 503 with Retry-After, never drop a record silently. */
+  public static final class Overloaded extends RuntimeException {
+    Overloaded() {
+      super("usage queue full", null, false, false);
+    }
+  }
+
+  private void loop() {
+    List<Pending> batch = new ArrayList<>();
+    while (running) {
+      try {
+        Pending first = queue.poll(1, TimeUnit.SECONDS);
+        if (first == null) {
+          continue;
+        }
+        batch.add(first);
+        long deadline = System.nanoTime() + windowMicros * 1000;
+        while (batch.size() < maxBatch) {
+          long left = deadline - System.nanoTime();
+          if (left <= 0) {
+            queue.drainTo(batch, maxBatch - batch.size());
+            break;
+          }
+          Pending p = queue.poll(left, TimeUnit.NANOSECONDS);
+          if (p == null) {
+            break;
+          }
+          batch.add(p);
+        }
+        process(batch);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } catch (RuntimeException e) {
+        LOG.errorf("usage batch of %d failed: %s", batch.size(), e.toString());
+        for (Pending p : batch) {
+          p.answer.completeExceptionally(e);
+        }
+      } finally {
+        batch.clear();
+      }
+    }
+  }
+
+  /** A record of the batch, with what the projection says about its key. */
+  private static final class Item {
+    final Pending pending;
+    final KeySnapshot key;
+    final long cost;
+    final List<Pending> duplicates = new ArrayList<>();
+    boolean fresh;
+    long released;
+    ChargeOutcome outcome;
+
+    Item(Pending pending, KeySnapshot key, long cost) {
+      this.pending = pending;
+      this.key = key;
+      this.cost = cost;
+    }
+  }
+
+  private void process(List<Pending> batch) {
+    Instant now = clock.instant();
+    Map<String, Item> items = new LinkedHashMap<>();
+    for (Pending p : batch) {
+      Item same = items.get(p.record.requestId());
+      if (same != null) {
+        same.duplicates.add(p);
+        continue;
+      }
+      KeySnapshot k =
+          projection.byId(p.record.keyId()).map(KeyProjection.KeyEntry::key).orElse(null);
+      if (k == null) {
+        p.answer.complete(
+            new Result(
+                new ChargeOutcome(
+                    p.record.requestId(),
+                    false,
+                    "INVALID_KEY",
+                    p.record.keyId(),
+                    null,
+                    "0.00",
+                    null,
+                    null,
+                    null),
+                false));
+        continue;
+      }
+      items.put(p.record.requestId(), new Item(p, k, cost(p.record, k)));
+    }
+    if (items.isEmpty()) {
+      return;
+    }
+    int attempt = 0;
+    while (true) {
+      try {
+        apply(items, now);
+        break;
+      } catch (RuntimeException e) {
+        if (++attempt >= 3) {
+          throw e;
+        }
+        LOG.warnf("usage batch retry %d after %s", attempt, e.getMessage());
+        for (Item it : items.values()) {
+          it.fresh = false;
+          it.released = 0;
+          it.outcome = null;
+        }
+      }
+    }
+  }
+
+  private long cost(UsageRecord r, KeySnapshot k) {
+    if (r.costMicros() != null) {
+      return r.costMicros();
+    }
+    ModelPrice price = projection.group(k.group()).map(g -> g.models().get(r.model())).orElse(null);
+    if (price == null) {
+      return 0;
+    }
+    // micro-dollars per million tokens; rounded up so nothing is given away
+    long num =
+        Math.addExact(
+            Math.multiplyExact(r.inputTokens(), price.inputMicrosPerMillion()),
+            Math.multiplyExact(r.outputTokens(), price.outputMicrosPerMillion()));
+    return (num + 999_999) / 1_000_000;
+  }
+
+  private void apply(Map<String, Item> items, Instant now) {
+    var ts = now.atOffset(ZoneOffset.UTC);
+    SqlConnection conn = pool.getConnection().await().indefinitely();
+    List<Runnable> afterCommit = new ArrayList<>();
+    try {
+      Transaction tx = conn.begin().await().indefinitely();
+      try {
+        // 1. ledger rows first: a conflict means a replay
+        int n = items.size();
+        String[] reqs = new String[n];
+        String[] keys = new String[n];
+        String[] accounts = new String[n];
+        String[] models = new String[n];
+        Long[] ins = new Long[n];
+        Long[] outs = new Long[n];
+        int i = 0;
+        for (Item it : items.values()) {
+          UsageRecord r = it.pending.record();
+          reqs[i] = r.requestId();
+          keys[i] = it.key.keyId();
+          accounts[i] = it.key.account();
+          models[i] = r.model();
+          ins[i] = r.inputTokens();
+          outs[i] = r.outputTokens();
+          i++;
+        }
+        RowSet<Row> inserted =
+            conn.preparedQuery(
+                    "insert into ledger (request_id, key_id, account, model, input_tokens,"
+                        + " output_tokens, kind, amount_micros, created_at)"
+                        + " select r, k, a, m, i, o, 'pending', 0, $7 from unnest($1::varchar[],"
+                        + " $2::varchar[], $3::varchar[], $4::varchar[], $5::int8[], $6::int8[])"
+                        + " as u(r, k, a, m, i, o)"
+                        + " on conflict (request_id) where request_id is not null do nothing"
+                        + " returning request_id")
+                .execute(
+                    Tuple.tuple()
+                        .addValue(reqs)
+                        .addValue(keys)
+                        .addValue(accounts)
+                        .addValue(models)
+                        .addValue(ins)
+                        .addValue(outs)
+                        .addValue(ts))
+                .await()
+                .indefinitely();
+        List<Item> fresh = new ArrayList<>();
+        for (Row r : inserted) {
+          Item it = items.get(r.getString(0));
+          it.fresh = true;
+          fresh.add(it);
+        }
+        // keep arrival order for the decisions
+        fresh.sort((a, b) -> 0);
+        List<Item> ordered = items.values().stream().filter(it -> it.fresh).toList();
+        if (!ordered.isEmpty()) {
+          charge(conn, ordered, now, ts, afterCommit);
+        }
+        tx.commit().await().indefinitely();
+      } catch (RuntimeException e) {
+        try {
+          tx.rollback().await().indefinitely();
+        } catch (RuntimeException ignored) {
+          // the connection is closed below
+        }
+        throw e;
+      }
+      // replays: the first answer, committed before our insert could conflict with it
+      List<String> replays =
+          items.values().stream()
+              .filter(it -> !it.fresh)
+              .map(it -> it.pending.record().requestId())
+              .toList();
+      Map<String, ChargeOutcome> stored = new HashMap<>();
+      if (!replays.isEmpty()) {
+        for (Row r :
+            conn.preparedQuery("select request_id, outcome from ledger where request_id = any($1)")
+                .execute(Tuple.of(replays.toArray(String[]::new)))
+                .await()
+                .indefinitely()) {
+          stored.put(r.getString(0), read(r.getString(1)));
+        }
+      }
+      for (Runnable r : afterCommit) {
+        try {
+          r.run();
+        } catch (RuntimeException e) {
+          LOG.warnf("after-commit hook failed: %s", e.toString());
+        }
+      }
+      for (Item it : items.values()) {
+        Result res;
+        if (it.fresh) {
+          res = new Result(it.outcome, false);
+        } else {
+          ChargeOutcome o = stored.get(it.pending.record().requestId());
+          res =
+              o == null
+                  ? new Result(
+                      new ChargeOutcome(
+                          it.pending.record().requestId(),
+                          false,
+                          "UNAVAILABLE",
+                          it.key.keyId(),
+                          null,
+                          null,
+                          null,
+                          null,
+                          null),
+                      false)
+                  : new Result(o, true);
+        }
+        it.pending.answer().complete(res);
+        for (Pending d : it.duplicates) {
+          d.answer().complete(new Result(res.outcome(), true));
+        }
+      }
+    } finally {
+      conn.closeAndForget();
+    }
+  }
+
+  private void charge(
+      SqlConnection conn,
+      List<Item> fresh,
+      Instant now,
+      java.time.OffsetDateTime ts,
+      List<Runnable> afterCommit) {
+    // 2. settle holds of these requests (released whatever the outcome)
+    Map<String, Item> byReq = new HashMap<>();
+    for (Item it : fresh) {
+      byReq.put(it.pending.record().requestId(), it);
+    }
+    for (Row r :
+        conn.preparedQuery(
+                "delete from holds where request_id = any($1) returning request_id, amount_micros")
+            .execute(Tuple.of(byReq.keySet().toArray(String[]::new)))
+            .await()
+            .indefinitely()) {
+      byReq.get(r.getString(0)).released = r.getLong(1);
+    }
+    // 3. lock and read the budgets, in key order (no deadlock between instances)
+    TreeMap<String, KeySnapshot> keys = new TreeMap<>();
+    TreeMap<String, Boolean> accounts = new TreeMap<>();
+    for (Item it : fresh) {
+      keys.put(it.key.keyId(), it.key);
+      accounts.put(it.key.account(), true);
+    }
+    int nk = keys.size();
+    String[] kIds = new String[nk];
+    String[] kAcc = new String[nk];
+    Long[] kLim = new Long[nk];
+    String[] kReset = new String[nk];
+    String[] kPeriod = new String[nk];
+    int j = 0;
+    for (KeySnapshot k : keys.values()) {
+      kIds[j] = k.keyId();
+      kAcc[j] = k.account();
+      kLim[j] = k.quotaMicros();
+      kReset[j] = k.quotaReset().wire();
+      kPeriod[j] = Periods.current(k.quotaReset(), now);
+      j++;
+    }
+    Map<String, long[]> budget = new HashMap<>(); // limit, spent, reserved
+    Map<String, String> periodOf = new HashMap<>();
+    for (Row r :
+        conn.preparedQuery(
+                "insert into key_budgets (key_id, account, limit_micros, quota_reset, period)"
+                    + " select * from unnest($1::varchar[], $2::varchar[], $3::int8[], $4::varchar[],"
+                    + " $5::varchar[]) order by 1"
+                    + " on conflict (key_id) do update set limit_micros = excluded.limit_micros,"
+                    + " quota_reset = excluded.quota_reset,"
+                    + " spent_micros = case when key_budgets.period <> excluded.period then 0"
+                    + " else key_budgets.spent_micros end,"
+                    + " period = excluded.period, updated_at = now()"
+                    + " returning key_id, limit_micros, spent_micros, reserved_micros, period")
+            .execute(
+                Tuple.tuple()
+                    .addValue(kIds)
+                    .addValue(kAcc)
+                    .addValue(kLim)
+                    .addValue(kReset)
+                    .addValue(kPeriod))
+            .await()
+            .indefinitely()) {
+      budget.put(r.getString(0), new long[] {r.getLong(1), r.getLong(2), r.getLong(3)});
+      periodOf.put(r.getString(0), r.getString(4));
+    }
+    Map<String, long[]> balance = new HashMap<>(); // balance, reserved
+    for (Row r :
+        conn.preparedQuery(
+                "insert into accounts (account) select * from unnest($1::varchar[]) order by 1"
+                    + " on conflict (account) do update set updated_at = now()"
+                    + " returning account, balance_micros, reserved_micros")
+            .execute(Tuple.of(accounts.keySet().toArray(String[]::new)))
+            .await()
+            .indefinitely()) {
+      balance.put(r.getString(0), new long[] {r.getLong(1), r.getLong(2)});
+    }
+    // 4. decide in arrival order against the locked values
+    Map<String, long[]> keyDelta = new TreeMap<>(); // add, released
+    Map<String, long[]> accDelta = new TreeMap<>();
+    for (Item it : fresh) {
+      keyDelta.computeIfAbsent(it.key.keyId(), x -> new long[2])[1] += it.released;
+      accDelta.computeIfAbsent(it.key.account(), x -> new long[2])[1] += it.released;
+    }
+    for (Item it : fresh) {
+      long[] b = budget.get(it.key.keyId());
+      long[] a = balance.get(it.key.account());
+      long[] kd = keyDelta.get(it.key.keyId());
+      long[] ad = accDelta.get(it.key.account());
+      long keyReserved = b[2] - kd[1];
+      long accReserved = a[1] - ad[1];
+      String code;
+      if (b[0] != 0 && b[1] + kd[0] + keyReserved + it.cost > b[0]) {
+        code = "KEY_QUOTA_EXCEEDED";
+      } else if (it.cost > 0 && a[0] - ad[0] - accReserved - it.cost < 0) {
+        code = "BALANCE_EXHAUSTED";
+      } else {
+        code = "VALID";
+        kd[0] += it.cost;
+        ad[0] += it.cost;
+      }
+      boolean ok = code.equals("VALID");
+      it.outcome =
+          ChargeOutcome.of(
+              it.pending.record().requestId(),
+              ok,
+              code,
+              it.key.keyId(),
+              it.key.account(),
+              ok ? it.cost : 0,
+              b[1] + kd[0],
+              b[0],
+              a[0] - ad[0]);
+    }
+    // 5. one guarded update per key and per account
+    int m = keyDelta.size();
+    String[] uk = new String[m];
+    Long[] uAdd = new Long[m];
+    Long[] uRel = new Long[m];
+    int q = 0;
+    for (var e : keyDelta.entrySet()) {
+      uk[q] = e.getKey();
+      uAdd[q] = e.getValue()[0];
+      uRel[q] = e.getValue()[1];
+      q++;
+    }
+    Map<String, BudgetView.KeyBudget> newBudgets = new HashMap<>();
+    for (Row r :
+        conn.preparedQuery(
+                "update key_budgets b set spent_micros = b.spent_micros + u.a,"
+                    + " reserved_micros = b.reserved_micros - u.r, updated_at = now()"
+                    + " from unnest($1::varchar[], $2::int8[], $3::int8[]) as u(k, a, r)"
+                    + " where b.key_id = u.k and (u.a = 0 or b.limit_micros = 0"
+                    + " or b.spent_micros + u.a + b.reserved_micros - u.r <= b.limit_micros)"
+                    + " returning b.key_id, b.limit_micros, b.period, b.spent_micros, b.reserved_micros")
+            .execute(Tuple.tuple().addValue(uk).addValue(uAdd).addValue(uRel))
+            .await()
+            .indefinitely()) {
+      newBudgets.put(
+          r.getString(0),
+          new BudgetView.KeyBudget(r.getLong(1), r.getString(2), r.getLong(3), r.getLong(4)));
+    }
+    if (newBudgets.size() != m) {
+      throw new IllegalStateException("key guard refused a batch total; rolled back");
+    }
+    int na = accDelta.size();
+    String[] ua = new String[na];
+    Long[] aAdd = new Long[na];
+    Long[] aRel = new Long[na];
+    q = 0;
+    for (var e : accDelta.entrySet()) {
+      ua[q] = e.getKey();
+      aAdd[q] = e.getValue()[0];
+      aRel[q] = e.getValue()[1];
+      q++;
+    }
+    Map<String, BudgetView.AccountBalance> newBalances = new HashMap<>();
+    for (Row r :
+        conn.preparedQuery(
+                "update accounts x set balance_micros = x.balance_micros - u.a,"
+                    + " reserved_micros = x.reserved_micros - u.r, updated_at = now()"
+                    + " from unnest($1::varchar[], $2::int8[], $3::int8[]) as u(k, a, r)"
+                    + " where x.account = u.k and (u.a = 0"
+                    + " or x.balance_micros - u.a - x.reserved_micros + u.r >= 0)"
+                    + " returning x.account, x.balance_micros, x.reserved_micros")
+            .execute(Tuple.tuple().addValue(ua).addValue(aAdd).addValue(aRel))
+            .await()
+            .indefinitely()) {
+      newBalances.put(r.getString(0), new BudgetView.AccountBalance(r.getLong(1), r.getLong(2)));
+    }
+    if (newBalances.size() != na) {
+      throw new IllegalStateException("account guard refused a batch total; rolled back");
+    }
+    // 6. ledger rows get their amount and answer
+    int n = fresh.size();
+    String[] lr = new String[n];
+    String[] lk = new String[n];
+    Long[] la = new Long[n];
+    String[] lo = new String[n];
+    for (int i = 0; i < n; i++) {
+      Item it = fresh.get(i);
+      lr[i] = it.pending.record().requestId();
+      lk[i] = it.outcome.accepted() ? "charge" : "denied";
+      la[i] = it.outcome.accepted() ? -it.cost : 0L;
+      lo[i] = write(it.outcome);
+    }
+    conn.preparedQuery(
+            "update ledger l set kind = u.k, amount_micros = u.a, outcome = u.o"
+                + " from unnest($1::varchar[], $2::varchar[], $3::int8[], $4::text[]) as u(r, k, a, o)"
+                + " where l.request_id = u.r")
+        .execute(Tuple.tuple().addValue(lr).addValue(lk).addValue(la).addValue(lo))
+        .await()
+        .indefinitely();
+    // 7. thresholds crossed (80/95/100 % of a key's quota), decided once per period
+    List<String> tScope = new ArrayList<>();
+    List<String> tSubject = new ArrayList<>();
+    List<Integer> tPercent = new ArrayList<>();
+    List<String> tPeriod = new ArrayList<>();
+    for (var e : newBudgets.entrySet()) {
+      BudgetView.KeyBudget b = e.getValue();
+      if (b.limitMicros() <= 0) {
+        continue;
+      }
+      for (int p : new int[] {80, 95, 100}) {
+        if (b.spentMicros() * 100 >= (long) p * b.limitMicros()) {
+          tScope.add("key");
+          tSubject.add(e.getKey());
+          tPercent.add(p);
+          tPeriod.add(b.period());
+        }
+      }
+    }
+    List<Object[]> crossed = new ArrayList<>();
+    if (!tScope.isEmpty()) {
+      for (Row r :
+          conn.preparedQuery(
+                  "insert into threshold_marks (scope, subject, percent, period)"
+                      + " select * from unnest($1::varchar[], $2::varchar[], $3::int4[], $4::varchar[])"
+                      + " on conflict do nothing returning subject, percent, period")
+              .execute(
+                  Tuple.tuple()
+                      .addValue(tScope.toArray(String[]::new))
+                      .addValue(tSubject.toArray(String[]::new))
+                      .addValue(tPercent.toArray(Integer[]::new))
+                      .addValue(tPeriod.toArray(String[]::new)))
+              .await()
+              .indefinitely()) {
+        crossed.add(new Object[] {r.getString(0), r.getInteger(1), r.getString(2)});
+      }
+    }
+    afterCommit.add(
+        () -> {
+          newBudgets.forEach(view::putKey);
+          newBalances.forEach(view::putAccount);
+          Set<String> seen = new HashSet<>();
+          for (Item it : fresh) {
+            UsageRecord r = it.pending.record();
+            limiter.release(it.key.keyId(), r.requestId());
+            if (it.outcome.accepted()) {
+              limiter.addTokens(it.key.keyId(), r.inputTokens() + r.outputTokens(), now);
+            }
+            BudgetView.KeyBudget kb = newBudgets.get(it.key.keyId());
+            events.charged(
+                it.key,
+                it.outcome.accepted() ? it.cost : 0,
+                it.outcome.accepted() ? r.inputTokens() : 0,
+                it.outcome.accepted() ? r.outputTokens() : 0,
+                kb == null ? 0 : kb.spentMicros(),
+                it.outcome.accepted() ? null : it.outcome.code(),
+                now);
+            seen.add(it.key.keyId());
+          }
+          for (Object[] c : crossed) {
+            String keyId = (String) c[0];
+            BudgetView.KeyBudget kb = newBudgets.get(keyId);
+            KeySnapshot k = keys.get(keyId);
+            events.threshold(
+                k, (Integer) c[1], kb.spentMicros(), kb.limitMicros(), (String) c[2], now);
+          }
+        });
+  }
+
+  private String write(ChargeOutcome o) {
+    try {
+      return json.writeValueAsString(o);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private ChargeOutcome read(String s) {
+    if (s == null) {
+      return null;
+    }
+    try {
+      return json.readValue(s, ChargeOutcome.class);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,129 @@
+package io.keywarden.usage.rest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.keywarden.contracts.Money;
+import java.io.IOException;
+import java.util.Iterator;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/** Strict, field-naming parsing of request bodies. Submitted values never reach a message. */
+final class Json {
+  static final Pattern REQUEST_ID = Pattern.compile("[A-Za-z0-9._:\\-]{1,128}");
+
+  private Json() {}
+
+  static JsonNode parse(ObjectMapper mapper, String body) {
+    if (body == null || body.isBlank()) {
+      throw new Problem.BadInput("body", "a JSON body is required");
+    }
+    try {
+      return mapper.readTree(body);
+    } catch (IOException e) {
+      throw new Problem.BadInput("body", "is not valid JSON");
+    }
+  }
+
+  static void onlyFields(JsonNode o, String prefix, Set<String> allowed) {
+    if (o == null || !o.isObject()) {
+      throw new Problem.BadInput(prefix.isEmpty() ? "body" : prefix, "must be a JSON object");
+    }
+    for (Iterator<String> it = o.fieldNames(); it.hasNext(); ) {
+      String f = it.next();
+      if (!allowed.contains(f)) {
+        throw new Problem.BadInput(prefix + f, "is not a known field");
+      }
+    }
+  }
+
+  static String text(JsonNode o, String field, String prefix, boolean required, int maxLen) {
+    JsonNode n = o.get(field);
+    if (n == null || n.isNull()) {
+      if (required) {
+        throw new Problem.BadInput(prefix + field, "is required");
+      }
+      return null;
+    }
+    if (!n.isTextual()) {
+      throw new Problem.BadInput(prefix + field, "must be a string");
+    }
+    String s = n.asText();
+    if (s.isEmpty() || s.length() > maxLen) {
+      throw new Problem.BadInput(prefix + field, "must be 1 to " + maxLen + " characters");
+    }
+    return s;
+  }
+
+  static String requestId(JsonNode o, String prefix, boolean required) {
+    String s = text(o, "requestId", prefix, required, 128);
+    if (s != null && !REQUEST_ID.matcher(s).matches()) {
+      throw new Problem.BadInput(prefix + "requestId", "may hold only letters, digits and . _ : -");
+    }
+    return s;
+  }
+
+  /** A USD amount as "12.50" (or a JSON number), as micro-dollars; null when absent. */
+  static Long usd(JsonNode o, String field, String prefix) {
+    JsonNode n = o.get(field);
+    if (n == null || n.isNull()) {
+      return null;
+    }
+    if (!n.isTextual() && !n.isNumber()) {
+      throw new Problem.BadInput(prefix + field, "must be a decimal string such as \"12.50\"");
+    }
+    try {
+      return Money.parseUsd(n.isTextual() ? n.asText() : n.decimalValue().toPlainString());
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw new Problem.BadInput(
+          prefix + field, e.getMessage() == null ? "is not a valid amount" : e.getMessage());
+    }
+  }
+
+  static long count(JsonNode o, String field, String prefix) {
+    JsonNode n = o.get(field);
+    if (n == null || n.isNull()) {
+      return 0;
+    }
+    if (!n.canConvertToLong()
+        || !n.isIntegralNumber()
+        || n.asLong() < 0
+        || n.asLong() > 1_000_000_000_000L) {
+      throw new Problem.BadInput(prefix + field, "must be a whole number from 0 to 10^12");
+    }
+    return n.asLong();
+  }
+
+  static String ip(JsonNode o, String field) {
+    String s = text(o, field, "", false, 64);
+    if (s != null && !isIpLiteral(s)) {
+      throw new Problem.BadInput(field, "must be an IPv4 or IPv6 address");
+    }
+    return s;
+  }
+
+  static boolean isIpLiteral(String s) {
+    if (s.indexOf(':') >= 0) {
+      if (!s.matches("[0-9A-Fa-f:.]{2,45}")) {
+        return false;
+      }
+    } else {
+      if (!s.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+        return false;
+      }
+      for (String part : s.split("\\.")) {
+        if (Integer.parseInt(part) > 255) {
+          return false;
+        }
+      }
+      return true;
+    }
+    try {
+      // only a literal reaches here (checked above), so no name lookup happens
+      java.net.InetAddress.getByName(s);
+      return true;
+    } catch (java.net.UnknownHostException | RuntimeException e) {
+      return false;
+    }
+  }
+}

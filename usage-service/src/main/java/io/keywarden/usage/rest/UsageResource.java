@@ -1,0 +1,151 @@
+package io.keywarden.usage.rest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.keywarden.usage.ledger.Charger;
+import io.keywarden.usage.ledger.UsageRecord;
+import io.smallrye.mutiny.Uni;
+import jakarta.annotation.security.RolesAllowed;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletionException;
+
+/**
+ * {@code POST /api/usage} (role gateway): one record (an object) or a batch (an array of up to
+ * 1,000). Idempotent by requestId. A single record answers 200 when charged, 429 {@code
+ * insufficient_quota} when the key quota or the balance does not cover it; a batch answers 200 with
+ * one result per record. Answered only after the PostgreSQL commit.
+ */
+@Path("/api/usage")
+@RolesAllowed("gateway")
+public class UsageResource {
+  static final int MAX_BATCH = 1000;
+  private static final Set<String> FIELDS =
+      Set.of("requestId", "keyId", "model", "inputTokens", "outputTokens", "costUsd");
+
+  private final Charger charger;
+  private final ObjectMapper mapper;
+
+  UsageResource(Charger charger, ObjectMapper mapper) {
+    this.charger = charger;
+    this.mapper = mapper;
+  }
+
+  @POST
+  @Consumes(MediaType.WILDCARD)
+  @Produces(MediaType.APPLICATION_JSON)
+  public Uni<Response> record(String body) {
+    List<UsageRecord> records = new ArrayList<>();
+    boolean batch;
+    try {
+      JsonNode root = Json.parse(mapper, body);
+      batch = root.isArray();
+      if (batch) {
+        if (root.isEmpty() || root.size() > MAX_BATCH) {
+          throw new Problem.BadInput("body", "a batch holds 1 to " + MAX_BATCH + " records");
+        }
+        for (int i = 0; i < root.size(); i++) {
+          records.add(parse(root.get(i), "[" + i + "]."));
+        }
+      } else {
+        records.add(parse(root, ""));
+      }
+    } catch (Problem.BadInput e) {
+      return Uni.createFrom().item(e.response());
+    }
+    return Uni.createFrom()
+        .completionStage(charger.submit(records))
+        .map(results -> batch ? batchAnswer(results) : singleAnswer(results.get(0)))
+        .onFailure()
+        .recoverWithItem(
+            e -> {
+              Throwable c =
+                  e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+              if (c instanceof Charger.Overloaded) {
+                return OpenAiErrorWithRetry.overloaded();
+              }
+              return Response.status(503)
+                  .header("Retry-After", 1)
+                  .type(MediaType.APPLICATION_JSON)
+                  .entity(
+                      Map.of(
+                          "error",
+                          Map.of(
+                              "message",
+                              "usage could not be recorded; retry with the same requestId",
+                              "type",
+                              "server_error",
+                              "code",
+                              "unavailable")))
+                  .build();
+            });
+  }
+
+  static UsageRecord parse(JsonNode o, String prefix) {
+    Json.onlyFields(o, prefix.isEmpty() ? "" : prefix, FIELDS);
+    String requestId = Json.requestId(o, prefix, true);
+    String keyId = Json.text(o, "keyId", prefix, true, 64);
+    String model = Json.text(o, "model", prefix, false, 128);
+    long in = Json.count(o, "inputTokens", prefix);
+    long out = Json.count(o, "outputTokens", prefix);
+    Long cost = Json.usd(o, "costUsd", prefix);
+    return new UsageRecord(requestId, keyId, model, in, out, cost);
+  }
+
+  private Response singleAnswer(Charger.Result r) {
+    ObjectNode node = mapper.valueToTree(r.outcome());
+    int status = r.outcome().httpStatus();
+    if (!r.outcome().accepted()) {
+      ObjectNode err = node.putObject("error");
+      err.put("message", message(r.outcome().code()));
+      err.put("type", status == 429 ? "insufficient_quota" : "invalid_request_error");
+      err.put("code", status == 429 ? "insufficient_quota" : r.outcome().code().toLowerCase());
+    }
+    return Response.status(status).header("X-Keywarden-Replay", r.replay()).entity(node).build();
+  }
+
+  private Response batchAnswer(List<Charger.Result> results) {
+    List<Object> out = new ArrayList<>(results.size());
+    for (Charger.Result r : results) {
+      ObjectNode node = mapper.valueToTree(r.outcome());
+      node.put("replay", r.replay());
+      out.add(node);
+    }
+    return Response.ok(Map.of("results", out)).build();
+  }
+
+  private static String message(String code) {
+    return switch (code) {
+      case "KEY_QUOTA_EXCEEDED" -> "This API key has used up its quota.";
+      case "BALANCE_EXHAUSTED" -> "Your account balance is exhausted. Add credits to continue.";
+      case "INVALID_KEY" -> "Unknown key id.";
+      default -> "Usage could not be recorded.";
+    };
+  }
+
+  /** 503 with Retry-After: the queue is full (back-pressure; nothing is dropped silently). */
+  static final class OpenAiErrorWithRetry {
+    static Response overloaded() {
+      return Response.status(503)
+          .header("Retry-After", 1)
+          .type(MediaType.APPLICATION_JSON)
+          .entity(
+              Map.of(
+                  "error",
+                  Map.of(
+                      "message", "usage-service is overloaded; retry with the same requestId",
+                      "type", "server_error",
+                      "code", "overloaded")))
+          .build();
+    }
+  }
+}

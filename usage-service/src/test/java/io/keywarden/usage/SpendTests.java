@@ -1,0 +1,482 @@
+package io.keywarden.usage;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.hamcrest.Matchers.equalTo;
+
+import io.keywarden.contracts.events.KeyEventType;
+import io.keywarden.contracts.events.QuotaReset;
+import io.keywarden.stack.testing.KeywardenStackResource;
+import io.keywarden.stack.testing.Tokens;
+import io.keywarden.usage.projection.KeyProjection;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.response.Response;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.inject.Inject;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+@QuarkusTest
+@QuarkusTestResource(value = KeywardenStackResource.class)
+class SpendTests {
+  @Inject KeyProjection projection;
+  @Inject TestClock clock;
+  @Inject Pool pool;
+
+  @ConfigProperty(name = "kafka.bootstrap.servers")
+  String bootstrap;
+
+  @ConfigProperty(name = "kw.oidc.url")
+  String issuer;
+
+  Fixtures fx;
+
+  @BeforeEach
+  void setUp() {
+    fx = new Fixtures(bootstrap, issuer, projection);
+    clock.reset();
+  }
+
+  private Response usage(String requestId, String keyId, String costUsd) {
+    return given()
+        .auth()
+        .oauth2(fx.gatewayToken())
+        .contentType(ContentType.JSON)
+        .body(
+            Map.of(
+                "requestId", requestId, "keyId", keyId, "model", "gpt-4o-mini", "costUsd", costUsd))
+        .post("/api/usage");
+  }
+
+  /** Fires the calls from n threads released together by a latch; returns the status codes. */
+  private List<Integer> concurrently(int n, java.util.function.IntFunction<Response> call)
+      throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(n);
+    CountDownLatch start = new CountDownLatch(1);
+    List<Future<Integer>> fs = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      int idx = i;
+      fs.add(
+          pool.submit(
+              () -> {
+                start.await();
+                return call.apply(idx).statusCode();
+              }));
+    }
+    start.countDown();
+    List<Integer> out = new ArrayList<>();
+    for (Future<Integer> f : fs) {
+      out.add(f.get());
+    }
+    pool.shutdown();
+    return out;
+  }
+
+  private long[] budget(String keyId) {
+    Row r =
+        pool.preparedQuery(
+                "select spent_micros, reserved_micros from key_budgets where key_id = $1")
+            .execute(Tuple.of(keyId))
+            .await()
+            .indefinitely()
+            .iterator()
+            .next();
+    return new long[] {r.getLong(0), r.getLong(1)};
+  }
+
+  private long ledgerSum(String account) {
+    return pool.preparedQuery(
+            "select coalesce(sum(amount_micros), 0) from ledger where account = $1")
+        .execute(Tuple.of(account))
+        .await()
+        .indefinitely()
+        .iterator()
+        .next()
+        .getLong(0);
+  }
+
+  private long balance(String account) {
+    return pool.preparedQuery("select balance_micros from accounts where account = $1")
+        .execute(Tuple.of(account))
+        .await()
+        .indefinitely()
+        .iterator()
+        .next()
+        .getLong(0);
+  }
+
+  private long charges(String where, Object arg) {
+    return pool.preparedQuery("select count(*) from ledger where kind = 'charge' and " + where)
+        .execute(Tuple.of(arg))
+        .await()
+        .indefinitely()
+        .iterator()
+        .next()
+        .getLong(0);
+  }
+
+  @Test
+  void m1TwoHundredConcurrentCentsAgainstADollarKeyAcceptExactlyOneHundred() throws Exception {
+    String account = Fixtures.account();
+    fx.credit(account, "5.00");
+    var k = fx.key(fx.group(true), account, s -> s.quotaMicros = 1_000_000);
+    fx.gatewayToken();
+    List<Integer> codes = concurrently(200, i -> usage("m1-" + UUID.randomUUID(), k.id(), "0.01"));
+    assertThat(codes.stream().filter(c -> c == 200).count()).isEqualTo(100);
+    assertThat(codes.stream().filter(c -> c == 429).count()).isEqualTo(100);
+    long[] b = budget(k.id());
+    assertThat(b[0]).as("spent, overspend 0").isEqualTo(1_000_000);
+    assertThat(balance(account)).isEqualTo(4_000_000).isEqualTo(ledgerSum(account));
+    assertThat(charges("key_id = $1", k.id())).isEqualTo(100);
+    Response denied = usage("m1-" + UUID.randomUUID(), k.id(), "0.01");
+    denied
+        .then()
+        .statusCode(429)
+        .body("error.code", equalTo("insufficient_quota"))
+        .body("code", equalTo("KEY_QUOTA_EXCEEDED"));
+  }
+
+  @Test
+  void m2TheSameRequestIdFiftyTimesChargesOnceAndAnswersTheSame() throws Exception {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    var k = fx.key(fx.group(true), account);
+    String requestId = "m2-" + UUID.randomUUID();
+    Set<String> bodies = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    List<Integer> codes =
+        concurrently(
+            50,
+            i -> {
+              Response r = usage(requestId, k.id(), "0.25");
+              bodies.add(r.asString());
+              return r;
+            });
+    assertThat(codes).containsOnly(200);
+    assertThat(bodies).hasSize(1);
+    assertThat(charges("request_id = $1", requestId)).isEqualTo(1);
+    assertThat(balance(account)).isEqualTo(750_000).isEqualTo(ledgerSum(account));
+    // a later replay too
+    usage(requestId, k.id(), "0.25").then().statusCode(200).header("X-Keywarden-Replay", "true");
+    assertThat(balance(account)).isEqualTo(750_000);
+  }
+
+  @Test
+  void m3TwoKeysOfOneAccountNeverOverdrawTheBalance() throws Exception {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    String group = fx.group(true);
+    var a = fx.key(group, account);
+    var b = fx.key(group, account);
+    List<Integer> codes =
+        concurrently(
+            200, i -> usage("m3-" + UUID.randomUUID(), i % 2 == 0 ? a.id() : b.id(), "0.01"));
+    assertThat(codes.stream().filter(c -> c == 200).count()).isEqualTo(100);
+    assertThat(balance(account)).isZero().isEqualTo(ledgerSum(account));
+    Response r = usage("m3-" + UUID.randomUUID(), a.id(), "0.01");
+    r.then().statusCode(429).body("code", equalTo("BALANCE_EXHAUSTED"));
+  }
+
+  @Test
+  void m5ANewUtcDayStartsFromZeroAndAKeyGainingAPeriodIsNotSpentAtOnce() {
+    String account = Fixtures.account();
+    fx.credit(account, "10.00");
+    String group = fx.group(true);
+    var daily =
+        fx.key(
+            group,
+            account,
+            s -> {
+              s.quotaMicros = 50_000;
+              s.quotaReset = QuotaReset.DAILY;
+            });
+    var none = fx.key(group, account, s -> s.quotaMicros = 50_000);
+    Instant beforeMidnight = Instant.parse("2026-11-23T23:59:58Z");
+    try {
+      clock.setNow(beforeMidnight);
+      usage("m5-" + UUID.randomUUID(), daily.id(), "0.05").then().statusCode(200);
+      usage("m5-" + UUID.randomUUID(), daily.id(), "0.01").then().statusCode(429);
+      usage("m5-" + UUID.randomUUID(), none.id(), "0.05").then().statusCode(200);
+      usage("m5-" + UUID.randomUUID(), none.id(), "0.01").then().statusCode(429);
+      clock.setNow(Instant.parse("2026-11-24T00:00:01Z"));
+      usage("m5-" + UUID.randomUUID(), daily.id(), "0.05")
+          .then()
+          .statusCode(200)
+          .body("keySpentUsd", equalTo("0.05"));
+      usage("m5-" + UUID.randomUUID(), daily.id(), "0.01").then().statusCode(429);
+      // the spent key without a period gains a weekly one: it starts from zero, not over at once
+      fx.update(none, KeyEventType.UPDATED, s -> s.quotaReset = QuotaReset.WEEKLY);
+      usage("m5-" + UUID.randomUUID(), none.id(), "0.02")
+          .then()
+          .statusCode(200)
+          .body("keySpentUsd", equalTo("0.02"));
+      // the week began on Monday 2026-11-23: still the same period on Sunday the 29th
+      clock.setNow(Instant.parse("2026-11-29T23:00:00Z"));
+      usage("m5-" + UUID.randomUUID(), none.id(), "0.04").then().statusCode(429);
+      clock.setNow(Instant.parse("2026-11-30T00:00:01Z"));
+      usage("m5-" + UUID.randomUUID(), none.id(), "0.04")
+          .then()
+          .statusCode(200)
+          .body("keySpentUsd", equalTo("0.04"));
+    } finally {
+      clock.reset();
+    }
+  }
+
+  @Test
+  void aBatchAnswersEachRecordAndReplaysChargeNothing() {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    var k = fx.key(fx.group(true), account, s -> s.quotaMicros = 30_000);
+    List<Map<String, Object>> batch = new ArrayList<>();
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      String id = "b-" + UUID.randomUUID();
+      ids.add(id);
+      batch.add(
+          Map.of(
+              "requestId",
+              id,
+              "keyId",
+              k.id(),
+              "model",
+              "gpt-4o-mini",
+              "inputTokens",
+              1000,
+              "outputTokens",
+              500,
+              "costUsd",
+              "0.01"));
+    }
+    Response r =
+        given()
+            .auth()
+            .oauth2(fx.gatewayToken())
+            .contentType(ContentType.JSON)
+            .body(batch)
+            .post("/api/usage");
+    r.then().statusCode(200);
+    List<Boolean> accepted = r.jsonPath().getList("results.accepted");
+    assertThat(accepted).containsExactly(true, true, true, false, false);
+    Response again =
+        given()
+            .auth()
+            .oauth2(fx.gatewayToken())
+            .contentType(ContentType.JSON)
+            .body(batch)
+            .post("/api/usage");
+    assertThat(again.jsonPath().getList("results.replay", Boolean.class)).containsOnly(true);
+    assertThat(again.jsonPath().getList("results.accepted")).isEqualTo(accepted);
+    assertThat(balance(account)).isEqualTo(970_000);
+    // cost from the group's prices when costUsd is absent: 1M in at $0.15 + 1M out at $0.60
+    var k2 = fx.key(k.snapshot.group(), account);
+    given()
+        .auth()
+        .oauth2(fx.gatewayToken())
+        .contentType(ContentType.JSON)
+        .body(
+            Map.of(
+                "requestId",
+                "p-" + UUID.randomUUID(),
+                "keyId",
+                k2.id(),
+                "model",
+                "gpt-4o-mini",
+                "inputTokens",
+                1_000_000,
+                "outputTokens",
+                1_000_000))
+        .post("/api/usage")
+        .then()
+        .statusCode(200)
+        .body("chargedUsd", equalTo("0.75"));
+    // bad input names the field, also inside a batch
+    given()
+        .auth()
+        .oauth2(fx.gatewayToken())
+        .contentType(ContentType.JSON)
+        .body(
+            List.of(
+                Map.of("requestId", "x", "keyId", k.id()),
+                Map.of("requestId", "y", "keyId", k.id(), "inputTokens", -1)))
+        .post("/api/usage")
+        .then()
+        .statusCode(400)
+        .body("field", equalTo("[1].inputTokens"));
+    assertThat(ids).hasSize(5);
+  }
+
+  @Test
+  void creditsAreIdempotentByReferenceAndTheBalanceIsTheLedgerSum() {
+    String account = Fixtures.account();
+    String admin = fx.token("carol");
+    for (int i = 0; i < 3; i++) {
+      given()
+          .auth()
+          .oauth2(admin)
+          .contentType(ContentType.JSON)
+          .body(Map.of("amountUsd", "10.00", "reference", "welcome"))
+          .post("/api/admin/accounts/" + account + "/credits")
+          .then()
+          .statusCode(i == 0 ? 201 : 200)
+          .body("balanceUsd", equalTo("10.00"));
+    }
+    assertThat(balance(account)).isEqualTo(10_000_000).isEqualTo(ledgerSum(account));
+    given()
+        .auth()
+        .oauth2(fx.token("alice"))
+        .contentType(ContentType.JSON)
+        .body(Map.of("amountUsd", "10.00", "reference", "x"))
+        .post("/api/admin/accounts/" + account + "/credits")
+        .then()
+        .statusCode(403);
+    given()
+        .auth()
+        .oauth2(admin)
+        .contentType(ContentType.JSON)
+        .body(Map.of("amountUsd", "ten", "reference", "x"))
+        .post("/api/admin/accounts/" + account + "/credits")
+        .then()
+        .statusCode(400)
+        .body("field", equalTo("amountUsd"));
+  }
+
+  @Test
+  void anAccountSeesItsBalanceSpendAndUsageGroupedByKeyModelAndDay() {
+    String bob = fx.token("bob");
+    String account = Tokens.subject(bob);
+    fx.credit(account, "3.00");
+    String group = fx.group(true);
+    var k = fx.key(group, account);
+    usage("me-" + UUID.randomUUID(), k.id(), "0.20").then().statusCode(200);
+    usage("me-" + UUID.randomUUID(), k.id(), "0.30").then().statusCode(200);
+    Response me = given().auth().oauth2(bob).get("/api/accounts/me");
+    me.then().statusCode(200).body("account", equalTo(account));
+    assertThat(new java.math.BigDecimal(me.jsonPath().getString("spentTodayUsd")))
+        .isGreaterThanOrEqualTo(new java.math.BigDecimal("0.50"));
+    Response byKey =
+        given().auth().oauth2(bob).queryParam("groupBy", "key").get("/api/accounts/me/usage");
+    byKey.then().statusCode(200);
+    List<Map<String, Object>> rows = byKey.jsonPath().getList("data");
+    assertThat(rows)
+        .anySatisfy(
+            row -> {
+              assertThat(row.get("key")).isEqualTo(k.id());
+              assertThat(row.get("requests")).isEqualTo(2);
+              assertThat(row.get("spendUsd")).isEqualTo("0.50");
+            });
+    given()
+        .auth()
+        .oauth2(bob)
+        .queryParam("groupBy", "model")
+        .get("/api/accounts/me/usage")
+        .then()
+        .statusCode(200);
+    given()
+        .auth()
+        .oauth2(bob)
+        .queryParam("groupBy", "day")
+        .get("/api/accounts/me/usage")
+        .then()
+        .statusCode(200);
+    given()
+        .auth()
+        .oauth2(bob)
+        .queryParam("groupBy", "week")
+        .get("/api/accounts/me/usage")
+        .then()
+        .statusCode(400)
+        .body("field", equalTo("groupBy"));
+    given()
+        .auth()
+        .oauth2(bob)
+        .queryParam("from", "yesterday")
+        .get("/api/accounts/me/usage")
+        .then()
+        .statusCode(400)
+        .body("field", equalTo("from"));
+    // alice sees none of bob's usage
+    Response alice =
+        given()
+            .auth()
+            .oauth2(fx.token("alice"))
+            .queryParam("groupBy", "key")
+            .get("/api/accounts/me/usage");
+    assertThat(alice.asString()).doesNotContain(k.id());
+    given().get("/api/accounts/me").then().statusCode(401);
+    given().auth().oauth2(fx.gatewayToken()).get("/api/accounts/me").then().statusCode(403);
+  }
+
+  @Test
+  void usageEventsCarryRollupsDenialsAndQuotaThresholds() {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    var k = fx.key(fx.group(true), account, s -> s.quotaMicros = 100_000);
+    given()
+        .auth()
+        .oauth2(fx.gatewayToken())
+        .contentType(ContentType.JSON)
+        .body(Map.of("key", k.secret, "clientIp", "10.1.1.1", "userAgent", "curl/8"))
+        .post("/api/authorize")
+        .then()
+        .body("code", equalTo("VALID"));
+    usage("ev-" + UUID.randomUUID(), k.id(), "0.085").then().statusCode(200);
+    usage("ev-" + UUID.randomUUID(), k.id(), "0.015").then().statusCode(200);
+    usage("ev-" + UUID.randomUUID(), k.id(), "0.01").then().statusCode(429);
+    fx.update(
+        k, KeyEventType.LEAKED, s -> s.status = io.keywarden.contracts.events.KeyStatus.LEAKED);
+    given()
+        .auth()
+        .oauth2(fx.gatewayToken())
+        .contentType(ContentType.JSON)
+        .body(Map.of("key", k.secret, "clientIp", "10.9.9.9"))
+        .post("/api/authorize")
+        .then()
+        .body("code", equalTo("LEAKED"));
+    var records =
+        fx.records(
+            io.keywarden.contracts.Topics.USAGE_EVENTS, k.id(), java.time.Duration.ofSeconds(6));
+    List<String> types = new ArrayList<>();
+    Set<Integer> percents = new HashSet<>();
+    long spend = 0;
+    long requests = 0;
+    boolean leakedDenied = false;
+    for (var rec : records) {
+      assertThat(rec.value()).doesNotContain(k.secret);
+      var e = io.keywarden.contracts.events.EventCodec.decode(rec.value());
+      types.add(e.type());
+      if (e.data() instanceof io.keywarden.contracts.events.QuotaThreshold t) {
+        percents.add(t.percent());
+      }
+      if (e.data() instanceof io.keywarden.contracts.events.UsageRecorded u) {
+        spend += u.spendMicros();
+        requests += u.requests();
+      }
+      if (e.data() instanceof io.keywarden.contracts.events.UsageDenied d
+          && d.code().equals("LEAKED")) {
+        leakedDenied = true;
+      }
+    }
+    assertThat(percents).containsExactlyInAnyOrder(80, 95, 100);
+    assertThat(types.stream().filter(t -> t.startsWith("keywarden.usage.quota")).count())
+        .isEqualTo(3);
+    assertThat(leakedDenied).isTrue();
+    assertThat(spend).isEqualTo(100_000);
+    assertThat(requests).isEqualTo(1);
+  }
+}
