@@ -4,7 +4,8 @@
 # of the same rows measured in the same run, with ratios.
 #
 # Self-contained: builds what is missing, starts its own PostgreSQL, Kafka, Keycloak (random
-# loopback ports) and the packaged key-service, and stops them at the end.
+# loopback ports) and the packaged key-service, and stops them at the end. The modules' own
+# target/classes come first on the class path, so an older snapshot in ~/.m2 cannot shadow them.
 #   bench/key-create.sh                 # 32 callers, 20,000 creates after 3,000 warm-up
 #   CALLERS=16 CREATES=5000 bench/key-create.sh
 #   SERVICE_PROPS="quarkus.datasource.reactive.max-size=40" bench/key-create.sh
@@ -29,5 +30,5 @@ exec "$JAVA_HOME/bin/java" -Xmx1g \
   -Dbench.callers="${CALLERS:-32}" -Dbench.creates="${CREATES:-20000}" \
   -Dbench.warmup="${WARMUP:-3000}" -Dbench.service-props="${SERVICE_PROPS:-}" \
   -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
-  -cp "key-service/target/test-classes:$(cat "$CP_FILE")" \
+  -cp "key-service/target/test-classes:contracts/target/classes:local-stack/target/classes:$(cat "$CP_FILE")" \
   io.keywarden.key.bench.KeyCreateBench

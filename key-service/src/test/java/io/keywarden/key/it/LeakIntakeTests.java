@@ -29,12 +29,15 @@ import org.junit.jupiter.api.Test;
 class LeakIntakeTests {
   static final String TYPE = "keywarden_api_key";
 
+  /** As GitHub sends it: the blob URL carries the full commit SHA and the file path. */
   static String entry(String token) {
     return "{\"token\":\""
         + token
         + "\",\"type\":\""
         + TYPE
-        + "\",\"url\":\"https://github.com/octo/repo/blob/main/.env\",\"source\":\"content\"}";
+        + "\",\"url\":\"https://github.com/octo-org/octo-repo/blob/"
+        + "3f786850e387550fdab836ed7e6dc881de23001b/services/api/config/.env.production\","
+        + "\"source\":\"content\"}";
   }
 
   static byte[] body(List<String> tokens) {
