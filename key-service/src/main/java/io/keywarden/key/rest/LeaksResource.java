@@ -17,6 +17,7 @@ import java.net.URI;
 import java.time.Clock;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
@@ -56,13 +57,17 @@ public class LeaksResource {
       @HeaderParam(GithubLeakIntake.HEADER_KEY_ID) String keyId,
       @HeaderParam(GithubLeakIntake.HEADER_SIGNATURE) String signature,
       byte[] body) {
-    // signature checks and the key fetch may block: off the event loop
+    // signature checks and the key fetch may block: off the event loop, then back onto the
+    // request's Vert.x context, where Hibernate Reactive must run
+    io.vertx.core.Context ctx = io.vertx.core.Vertx.currentContext();
+    Executor back = ctx == null ? Runnable::run : r -> ctx.runOnContext(v -> r.run());
     return Uni.createFrom()
         .item(
             () ->
                 intake.handle(
                     keyId, signature, body == null ? new byte[0] : body, hashes -> Set.of()))
         .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+        .emitOn(back)
         .chain(
             first -> {
               if (first.status() == GithubLeakIntake.Status.UNAUTHORIZED) {
@@ -85,7 +90,8 @@ public class LeaksResource {
             known ->
                 Uni.createFrom()
                     .item(() -> intake.handle(keyId, signature, body, hashes -> known))
-                    .runSubscriptionOn(Infrastructure.getDefaultWorkerPool()))
+                    .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                    .emitOn(back))
         .chain(
             result ->
                 keys.markLeakedByHash(result.leakedHashes())

@@ -10,6 +10,8 @@ import io.quarkus.security.UnauthorizedException;
 import io.vertx.pgclient.PgException;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Response;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.hibernate.HibernateException;
 import org.jboss.logging.Logger;
@@ -22,8 +24,33 @@ public class ProblemMappers {
   static Response problem(int status, String title, String detail, String field) {
     return Response.status(status)
         .type(Problem.MEDIA_TYPE)
-        .entity(new Problem("about:blank", title, status, detail, field))
+        .entity(new Problem("about:blank", title, status, withhold(detail), withhold(field)))
         .build();
+  }
+
+  private static final Pattern KEY_SHAPED = Pattern.compile("[A-Za-z0-9_-]{32,}");
+  private static final Pattern UUID_SHAPED =
+      Pattern.compile(
+          "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
+
+  /**
+   * Errors echo user input (a field name, a group name); a secret pasted into the wrong place must
+   * not come back in an error body. Any run shaped like a key (32+ of [A-Za-z0-9_-]) other than a
+   * UUID is withheld.
+   */
+  static String withhold(String text) {
+    if (text == null || text.length() < 32) {
+      return text;
+    }
+    Matcher m = KEY_SHAPED.matcher(text);
+    StringBuilder out = new StringBuilder();
+    while (m.find()) {
+      String run = m.group();
+      m.appendReplacement(
+          out, UUID_SHAPED.matcher(run).matches() ? run : "(withheld: looks like a key)");
+    }
+    m.appendTail(out);
+    return out.toString();
   }
 
   @ServerExceptionMapper

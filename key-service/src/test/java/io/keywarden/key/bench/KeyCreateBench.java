@@ -1,0 +1,473 @@
+package io.keywarden.key.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.keywarden.contracts.KeyFormat;
+import io.keywarden.contracts.Topics;
+import io.keywarden.stack.LocalStack;
+import io.keywarden.stack.StackConfig;
+import io.keywarden.stack.testing.Tokens;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/**
+ * Key create benchmark (bench/key-create.sh runs it): starts PostgreSQL, Kafka, Keycloak and the
+ * packaged key-service, then measures, at {@code CALLERS} concurrent callers (one account each),
+ * POST /api/keys throughput and latency with the outbox relay running, the time from the create
+ * answer (and from the event's own time) to the event's arrival on Kafka, and a baseline of plain
+ * JDBC INSERTs of the same rows into a scratch table.
+ *
+ * <p>System properties: bench.callers (32), bench.creates (20000), bench.warmup (3000).
+ */
+public final class KeyCreateBench {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final int CALLERS = Integer.getInteger("bench.callers", 32);
+  static final int CREATES = Integer.getInteger("bench.creates", 20_000);
+  static final int WARMUP = Integer.getInteger("bench.warmup", 3_000);
+  static final HttpClient HTTP =
+      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+  private KeyCreateBench() {}
+
+  public static void main(String[] args) throws Exception {
+    Path home =
+        StackConfig.findRoot()
+            .resolve(".keywarden-test")
+            .resolve("bench-" + ProcessHandle.current().pid());
+    System.out.println("bench: starting PostgreSQL, Kafka, Keycloak in " + home);
+    LocalStack stack = LocalStack.start(StackConfig.forTests(home));
+    int exit = 0;
+    try {
+      int port = freePort();
+      Map<String, String> props = new LinkedHashMap<>();
+      props.put("kw.db.host", "localhost");
+      props.put("kw.db.port", String.valueOf(stack.postgresPort()));
+      props.put("kafka.bootstrap.servers", stack.kafkaBootstrap());
+      props.put("kw.oidc.url", stack.issuer());
+      props.put("quarkus.oidc.auth-server-url", stack.issuer());
+      for (String extra : System.getProperty("bench.service-props", "").split(",")) {
+        int eq = extra.indexOf('=');
+        if (eq > 0) {
+          props.put(extra.substring(0, eq).trim(), extra.substring(eq + 1).trim());
+        }
+      }
+      System.out.println("bench: starting key-service on " + port + " " + props);
+      stack.startService("key-service", port, props);
+      run(stack, "http://localhost:" + port);
+    } catch (Throwable t) {
+      t.printStackTrace();
+      exit = 1;
+    } finally {
+      stack.close();
+      try {
+        LocalStack.deleteRecursively(home);
+      } catch (Exception ignored) {
+        // a leftover folder is harmless
+      }
+    }
+    System.exit(exit);
+  }
+
+  static void run(LocalStack stack, String base) throws Exception {
+    String issuer = stack.issuer();
+    List<String> tokens = benchUsers(stack, CALLERS);
+    String admin = Tokens.password(issuer, "carol");
+    send("PUT", base + "/api/admin/policy", admin, "{\"maxLiveKeysPerAccount\":100000}", 200);
+
+    // Kafka: every key event's arrival time, by key id
+    Map<String, long[]> arrivals = new ConcurrentHashMap<>(); // id -> {nanoTime, wall micros}
+    Map<String, Long> eventTimes = new ConcurrentHashMap<>(); // id -> event time micros
+    AtomicBoolean stop = new AtomicBoolean();
+    CountDownLatch assigned = new CountDownLatch(1);
+    Thread consumer =
+        new Thread(
+            () -> consume(stack.kafkaBootstrap(), arrivals, eventTimes, stop, assigned),
+            "bench-consumer");
+    consumer.start();
+    assigned.await();
+
+    System.out.printf("bench: warm-up, %d creates%n", WARMUP);
+    Phase warm = creates(base, tokens, WARMUP, null);
+    System.out.printf("bench: warm-up done: %.0f creates/s%n", warm.rate());
+
+    Map<String, Long> answered = new ConcurrentHashMap<>();
+    System.out.printf("bench: measuring %d creates at %d callers%n", CREATES, CALLERS);
+    Phase measured = creates(base, tokens, CREATES, answered);
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline && !arrivals.keySet().containsAll(answered.keySet())) {
+      Thread.sleep(100);
+    }
+    stop.set(true);
+    consumer.join();
+
+    long[] fromAnswer = new long[answered.size()];
+    long[] fromEventTime = new long[answered.size()];
+    int n = 0;
+    int missing = 0;
+    int beforeAnswer = 0;
+    for (var e : answered.entrySet()) {
+      long[] a = arrivals.get(e.getKey());
+      if (a == null) {
+        missing++;
+        continue;
+      }
+      long d = a[0] - e.getValue();
+      if (d < 0) {
+        beforeAnswer++;
+      }
+      fromAnswer[n] = Math.max(0, d) / 1_000;
+      fromEventTime[n] = a[1] - eventTimes.get(e.getKey());
+      n++;
+    }
+    fromAnswer = Arrays.copyOf(fromAnswer, n);
+    fromEventTime = Arrays.copyOf(fromEventTime, n);
+
+    Phase jdbc = jdbcBaseline(stack, CREATES, false);
+    Phase jdbcOutbox = jdbcBaseline(stack, CREATES, true);
+
+    System.out.println();
+    System.out.printf(
+        "== key create, %d callers, %d creates (one account per caller) ==%n", CALLERS, CREATES);
+    System.out.printf(
+        "POST /api/keys          %8.0f creates/s  p50 %6.2f ms  p99 %6.2f ms  errors %d%n",
+        measured.rate(), ms(measured.p(50)), ms(measured.p(99)), measured.errors);
+    System.out.printf(
+        "JDBC INSERT key row      %8.0f rows/s     p50 %6.2f ms  p99 %6.2f ms%n",
+        jdbc.rate(), ms(jdbc.p(50)), ms(jdbc.p(99)));
+    System.out.printf(
+        "JDBC INSERT key+outbox   %8.0f rows/s     p50 %6.2f ms  p99 %6.2f ms  (1 tx, 2 rows)%n",
+        jdbcOutbox.rate(), ms(jdbcOutbox.p(50)), ms(jdbcOutbox.p(99)));
+    System.out.printf(
+        "ratio create/INSERT      throughput %.2f  p50 %.1fx  p99 %.1fx%n",
+        measured.rate() / jdbc.rate(),
+        measured.p(50) / (double) jdbc.p(50),
+        measured.p(99) / (double) jdbc.p(99));
+    System.out.printf(
+        "ratio create/INSERT+outbox throughput %.2f  p50 %.1fx  p99 %.1fx%n",
+        measured.rate() / jdbcOutbox.rate(),
+        measured.p(50) / (double) jdbcOutbox.p(50),
+        measured.p(99) / (double) jdbcOutbox.p(99));
+    System.out.printf(
+        "commit -> Kafka (from the 201 answer)     p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms  (%d events, %d missing, %d arrived before the answer)%n",
+        pct(fromAnswer, 50) / 1000.0,
+        pct(fromAnswer, 99) / 1000.0,
+        pct(fromAnswer, 100) / 1000.0,
+        n,
+        missing,
+        beforeAnswer);
+    System.out.printf(
+        "event time -> Kafka (wall clock, includes the commit) p50 %6.2f ms  p99 %6.2f ms%n",
+        pct(fromEventTime, 50) / 1000.0, pct(fromEventTime, 99) / 1000.0);
+    boolean ok =
+        measured.rate() >= 2000 && ms(measured.p(99)) <= 20 && pct(fromAnswer, 99) / 1000.0 <= 50;
+    System.out.printf(
+        "goals (>= 2000/s, p99 <= 20 ms, commit->Kafka p99 <= 50 ms): %s%n", ok ? "MET" : "MISSED");
+  }
+
+  static double ms(long nanos) {
+    return nanos / 1e6;
+  }
+
+  static long pct(long[] v, double p) {
+    if (v.length == 0) {
+      return 0;
+    }
+    long[] s = v.clone();
+    Arrays.sort(s);
+    int i = (int) Math.ceil(p / 100.0 * s.length) - 1;
+    return s[Math.max(0, Math.min(s.length - 1, i))];
+  }
+
+  record Phase(long nanos, long[] latencies, int errors) {
+    double rate() {
+      return latencies.length / (nanos / 1e9);
+    }
+
+    long p(double p) {
+      return pct(latencies, p);
+    }
+  }
+
+  /** {@code total} creates spread over one thread per token, each its own account. */
+  static Phase creates(String base, List<String> tokens, int total, Map<String, Long> answered)
+      throws Exception {
+    AtomicInteger next = new AtomicInteger();
+    AtomicInteger errors = new AtomicInteger();
+    long[] lat = new long[total];
+    ExecutorService pool = Executors.newFixedThreadPool(tokens.size());
+    CountDownLatch go = new CountDownLatch(1);
+    List<Future<?>> fs = new ArrayList<>();
+    for (String token : tokens) {
+      fs.add(
+          pool.submit(
+              () -> {
+                go.await();
+                int i;
+                while ((i = next.getAndIncrement()) < total) {
+                  String body =
+                      "{\"name\":\"bench " + UUID.randomUUID() + "\",\"group\":\"default\"}";
+                  long t0 = System.nanoTime();
+                  HttpResponse<String> r = post(base + "/api/keys", token, body);
+                  long t1 = System.nanoTime();
+                  lat[i] = t1 - t0;
+                  if (r.statusCode() != 201) {
+                    if (errors.incrementAndGet() <= 5) {
+                      System.out.println(
+                          "bench: create answered " + r.statusCode() + " " + r.body());
+                    }
+                  } else if (answered != null) {
+                    answered.put(JSON.readTree(r.body()).get("id").asText(), t1);
+                  }
+                }
+                return null;
+              }));
+    }
+    long start = System.nanoTime();
+    go.countDown();
+    for (Future<?> f : fs) {
+      f.get();
+    }
+    long nanos = System.nanoTime() - start;
+    pool.shutdown();
+    return new Phase(nanos, lat, errors.get());
+  }
+
+  static void consume(
+      String bootstrap,
+      Map<String, long[]> arrivals,
+      Map<String, Long> eventTimes,
+      AtomicBoolean stop,
+      CountDownLatch assigned) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-" + UUID.randomUUID());
+    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "5");
+    try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p)) {
+      List<TopicPartition> parts =
+          c.partitionsFor(Topics.KEY_EVENTS).stream()
+              .map(i -> new TopicPartition(Topics.KEY_EVENTS, i.partition()))
+              .toList();
+      c.assign(parts);
+      c.seekToEnd(parts);
+      parts.forEach(c::position);
+      assigned.countDown();
+      while (!stop.get()) {
+        for (var r : c.poll(Duration.ofMillis(50))) {
+          long now = System.nanoTime();
+          Instant wall = Instant.now();
+          arrivals.putIfAbsent(r.key(), new long[] {now, micros(wall)});
+          try {
+            JsonNode e = JSON.readTree(r.value());
+            eventTimes.putIfAbsent(r.key(), micros(Instant.parse(e.get("time").asText())));
+          } catch (Exception ex) {
+            // not a key event we can read: ignore
+          }
+        }
+      }
+    }
+  }
+
+  static long micros(Instant i) {
+    return i.getEpochSecond() * 1_000_000 + i.getNano() / 1_000;
+  }
+
+  /** Plain INSERTs of the same key row (and optionally its outbox row) at CALLERS connections. */
+  static Phase jdbcBaseline(LocalStack stack, int total, boolean withOutbox) throws Exception {
+    String url = stack.jdbcUrl("keyservice");
+    try (Connection c = DriverManager.getConnection(url)) {
+      c.createStatement().execute("drop table if exists bench_api_keys, bench_outbox");
+      c.createStatement().execute("create table bench_api_keys (like api_keys including all)");
+      c.createStatement().execute("create table bench_outbox (like outbox including all)");
+    }
+    String payload =
+        "{\"specversion\":\"1.0\",\"id\":\"x\",\"type\":\"keywarden.key.created\",\"data\":{"
+            + "\"x\":\""
+            + "y".repeat(500)
+            + "\"}}";
+    AtomicInteger next = new AtomicInteger();
+    long[] lat = new long[total];
+    ExecutorService pool = Executors.newFixedThreadPool(CALLERS);
+    CountDownLatch go = new CountDownLatch(1);
+    List<Future<?>> fs = new ArrayList<>();
+    for (int t = 0; t < CALLERS; t++) {
+      String account = "bench-account-" + t;
+      fs.add(
+          pool.submit(
+              () -> {
+                try (Connection c = DriverManager.getConnection(url)) {
+                  c.setAutoCommit(!withOutbox);
+                  PreparedStatement key =
+                      c.prepareStatement(
+                          "insert into bench_api_keys (id, account, name, group_name, status, key_hash, mask,"
+                              + " custom, allowed_ips, quota_micros, quota_reset, created_at, updated_at, version)"
+                              + " values (?, ?, ?, 'default', 'active', ?, ?, false, '[]', 0, 'none', ?, ?, 1)");
+                  PreparedStatement out =
+                      c.prepareStatement(
+                          "insert into bench_outbox (event_id, topic, record_key, event_type, payload, created_at)"
+                              + " values (?, 'keywarden.key-events', ?, 'keywarden.key.created', ?, ?)");
+                  go.await();
+                  int i;
+                  while ((i = next.getAndIncrement()) < total) {
+                    String secret = KeyFormat.generate("sk-kw-");
+                    UUID id = UUID.randomUUID();
+                    Timestamp now = Timestamp.from(Instant.now());
+                    long t0 = System.nanoTime();
+                    key.setObject(1, id);
+                    key.setString(2, account);
+                    key.setString(3, "bench " + id);
+                    key.setString(4, KeyFormat.sha256Hex(secret));
+                    key.setString(5, KeyFormat.mask(secret));
+                    key.setTimestamp(6, now);
+                    key.setTimestamp(7, now);
+                    key.executeUpdate();
+                    if (withOutbox) {
+                      out.setObject(1, UUID.randomUUID());
+                      out.setString(2, id.toString());
+                      out.setString(3, payload);
+                      out.setTimestamp(4, now);
+                      out.executeUpdate();
+                      c.commit();
+                    }
+                    lat[i] = System.nanoTime() - t0;
+                  }
+                }
+                return null;
+              }));
+    }
+    long start = System.nanoTime();
+    go.countDown();
+    for (Future<?> f : fs) {
+      f.get();
+    }
+    long nanos = System.nanoTime() - start;
+    pool.shutdown();
+    try (Connection c = DriverManager.getConnection(url)) {
+      c.createStatement().execute("drop table if exists bench_api_keys, bench_outbox");
+    }
+    return new Phase(nanos, lat, 0);
+  }
+
+  // ---------------------------------------------------------------- HTTP and Keycloak
+
+  static HttpResponse<String> post(String url, String token, String body) throws Exception {
+    return HTTP.send(
+        HttpRequest.newBuilder(URI.create(url))
+            .header("Authorization", "Bearer " + token)
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  static HttpResponse<String> send(String method, String url, String token, String body, int expect)
+      throws Exception {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/json");
+    if (token != null) {
+      b.header("Authorization", "Bearer " + token);
+    }
+    b.method(
+        method,
+        body == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body));
+    HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    if (expect > 0 && r.statusCode() != expect) {
+      throw new IllegalStateException(
+          method + " " + url + " answered " + r.statusCode() + ": " + r.body());
+    }
+    return r;
+  }
+
+  /** Creates {@code n} users with role user in realm keywarden; returns a token for each. */
+  static List<String> benchUsers(LocalStack stack, int n) throws Exception {
+    String kc = stack.keycloakUrl();
+    String form = "grant_type=password&client_id=admin-cli&username=admin&password=admin";
+    HttpResponse<String> t =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create(kc + "/realms/master/protocol/openid-connect/token"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .POST(HttpRequest.BodyPublishers.ofString(form))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    String adminToken = JSON.readTree(t.body()).get("access_token").asText();
+    String realm = kc + "/admin/realms/" + LocalStack.REALM;
+    String role = send("GET", realm + "/roles/user", adminToken, null, 200).body();
+    List<String> tokens = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      String user = "bench" + i;
+      String body =
+          "{\"username\":\""
+              + user
+              + "\",\"enabled\":true,\"email\":\""
+              + user
+              + "@bench.invalid\",\"emailVerified\":true,\"firstName\":\"Bench\",\"lastName\":\"User"
+              + i
+              + "\",\"credentials\":[{\"type\":\"password\",\"value\":\"bench-pw\",\"temporary\":false}]}";
+      HttpResponse<String> created = send("POST", realm + "/users", adminToken, body, 0);
+      if (created.statusCode() != 201 && created.statusCode() != 409) {
+        throw new IllegalStateException(
+            "create user " + user + ": " + created.statusCode() + " " + created.body());
+      }
+      String id =
+          JSON.readTree(
+                  send(
+                          "GET",
+                          realm
+                              + "/users?exact=true&username="
+                              + URLEncoder.encode(user, StandardCharsets.UTF_8),
+                          adminToken,
+                          null,
+                          200)
+                      .body())
+              .get(0)
+              .get("id")
+              .asText();
+      send(
+          "POST",
+          realm + "/users/" + id + "/role-mappings/realm",
+          adminToken,
+          "[" + role + "]",
+          204);
+      tokens.add(Tokens.password(stack.issuer(), user, "bench-pw"));
+    }
+    return tokens;
+  }
+
+  static int freePort() throws Exception {
+    try (var s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+}
