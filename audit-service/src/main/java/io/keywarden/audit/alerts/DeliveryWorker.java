@@ -75,6 +75,7 @@ public class DeliveryWorker {
 
   @Scheduled(
       every = "${kw.audit.delivery-every}",
+      delayed = "5s", // after the Kafka emitter is connected
       concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
   Uni<Void> tick() {
     return sendDue()
