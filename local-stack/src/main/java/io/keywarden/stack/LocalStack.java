@@ -186,6 +186,7 @@ public final class LocalStack implements AutoCloseable {
           CompletableFuture.runAsync(timed("kafka", this::startKafka), executor);
       CompletableFuture<Void> kc =
           CompletableFuture.runAsync(timed("keycloak", this::startKeycloak), executor);
+      timed("smtp", this::startMail).run();
       try {
         CompletableFuture.allOf(pg, kf, kc).join();
       } catch (CompletionException e) {
@@ -256,6 +257,23 @@ public final class LocalStack implements AutoCloseable {
         Files.deleteIfExists(p);
       }
     }
+  }
+
+  // ---------------------------------------------------------------- SMTP
+
+  private volatile MailSink mail;
+
+  private void startMail() {
+    mail = MailSink.start(config.smtpPort(), config.home().resolve("mail"));
+  }
+
+  /** The SMTP server every alert email goes to; messages are also saved under home/mail/. */
+  public MailSink mail() {
+    return mail;
+  }
+
+  public int smtpPort() {
+    return config.smtpPort();
   }
 
   // ---------------------------------------------------------------- PostgreSQL
@@ -708,6 +726,9 @@ public final class LocalStack implements AutoCloseable {
     Collections.reverse(running);
     for (ServiceProcess service : running) {
       service.stop();
+    }
+    if (mail != null) {
+      mail.close();
     }
     if (keycloak != null) {
       keycloak.stop(STOP_GRACE);

@@ -101,7 +101,15 @@ public final class Main {
     stack.startService(
         "audit-service",
         config.auditServicePort(),
-        serviceProperties(stack, Map.of("kw.key-service.url", keyUrl)));
+        serviceProperties(
+            stack,
+            Map.of(
+                "kw.key-service.url",
+                keyUrl,
+                "kw.smtp.host",
+                "localhost",
+                "kw.smtp.port",
+                String.valueOf(stack.smtpPort()))));
   }
 
   private static Map<String, String> serviceProperties(
@@ -177,6 +185,10 @@ public final class Main {
         String.format(
             "  health        http://localhost:%d/health/ready%n", c.keycloakManagementPort()));
     out.append(String.format("Kafka           %s%n", stack.kafkaBootstrap()));
+    out.append(
+        String.format(
+            "SMTP (mail)     localhost:%d  (alert emails, saved to %s)%n",
+            stack.smtpPort(), stack.home().resolve("mail")));
     for (String db : LocalStack.DATABASES) {
       out.append(String.format("PostgreSQL      %s%n", stack.jdbcUrl(db)));
     }

@@ -218,6 +218,10 @@ public final class StackConfig {
     return port(StackPort.KEYCLOAK_MANAGEMENT);
   }
 
+  public int smtpPort() {
+    return port(StackPort.SMTP);
+  }
+
   public int keyServicePort() {
     return port(StackPort.KEY_SERVICE);
   }

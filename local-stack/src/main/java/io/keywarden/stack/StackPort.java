@@ -7,6 +7,7 @@ public enum StackPort {
   KAFKA_CONTROLLER("Kafka controller", "KW_KAFKA_CONTROLLER_PORT", 9093),
   KEYCLOAK("Keycloak", "KW_KEYCLOAK_PORT", 8180),
   KEYCLOAK_MANAGEMENT("Keycloak management (health)", "KW_KEYCLOAK_MANAGEMENT_PORT", 9180),
+  SMTP("SMTP (mail sink)", "KW_SMTP_PORT", 2525),
   KEY_SERVICE("key-service", "KW_KEY_SERVICE_PORT", 8081),
   USAGE_SERVICE("usage-service", "KW_USAGE_SERVICE_PORT", 8082),
   AUDIT_SERVICE("audit-service", "KW_AUDIT_SERVICE_PORT", 8083);

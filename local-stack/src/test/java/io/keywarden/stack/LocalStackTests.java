@@ -168,6 +168,24 @@ class LocalStackTests {
 
   @Test
   @Order(4)
+  void smtpSinkAcceptsMailAndSavesIt() throws Exception {
+    com.icegreen.greenmail.util.GreenMailUtil.sendTextEmail(
+        "alice@example.com",
+        "keywarden-audit@localhost",
+        "stale key",
+        "your key is stale",
+        new com.icegreen.greenmail.util.ServerSetup(stack.smtpPort(), "127.0.0.1", "smtp"));
+    assertThat(stack.mail().messages()).hasSize(1);
+    assertThat(stack.mail().messages().get(0).getSubject()).isEqualTo("stale key");
+    java.nio.file.Path saved = stack.home().resolve("mail/1.eml");
+    for (int i = 0; i < 50 && !java.nio.file.Files.exists(saved); i++) {
+      Thread.sleep(100);
+    }
+    assertThat(java.nio.file.Files.readString(saved)).contains("your key is stale");
+  }
+
+  @Test
+  @Order(4)
   void wrongPasswordIsRefused() {
     assertThatThrownBy(() -> Tokens.password(stack.issuer(), "alice", "not-alice"))
         .isInstanceOf(Tokens.TokenRefused.class)

@@ -58,6 +58,8 @@ class EndToEndTests {
     key.put("kw.usage.base-url", "http://localhost:" + usagePort);
     Map<String, String> audit = new HashMap<>(common);
     audit.put("kw.key-service.url", "http://localhost:" + keyPort);
+    audit.put("kw.smtp.host", "localhost");
+    audit.put("kw.smtp.port", String.valueOf(stack.smtpPort()));
     // started one after the other: on 2 cores, three JVMs booting at once slow each other down
     stack.startService("key-service", keyPort, key);
     stack.startService("usage-service", usagePort, common);

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Sweep time over N keys (default 100,000) and the events/s the key-events consumer sustains,
 # against the real local stack (PostgreSQL, Kafka, Keycloak) the tests start.
-#   audit-service/bench/audit-sweep.sh [keys]
+#   bench/audit-sweep.sh [keys]
 set -euo pipefail
-here="$(cd "$(dirname "$0")/../.." && pwd)"
+here="$(cd "$(dirname "$0")/.." && pwd)"
 keys="${1:-100000}"
 if [ -z "${JAVA_HOME:-}" ]; then
   for j in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-21-jdk-amd64; do
