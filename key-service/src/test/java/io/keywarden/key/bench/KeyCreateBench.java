@@ -121,7 +121,9 @@ public final class KeyCreateBench {
 
     Map<String, Long> answered = new ConcurrentHashMap<>();
     System.out.printf("bench: measuring %d creates at %d callers%n", CREATES, CALLERS);
+    String loadBefore = loadAverage();
     Phase measured = creates(base, tokens, CREATES, answered);
+    String loadAfter = loadAverage();
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (System.nanoTime() < deadline && !arrivals.keySet().containsAll(answered.keySet())) {
       Thread.sleep(100);
@@ -155,6 +157,9 @@ public final class KeyCreateBench {
     Phase jdbcOutbox = jdbcBaseline(stack, CREATES, true);
 
     System.out.println();
+    System.out.printf(
+        "machine: %d CPUs; load average before / after the measured phase: %s / %s%n",
+        Runtime.getRuntime().availableProcessors(), loadBefore, loadAfter);
     System.out.printf(
         "== key create, %d callers, %d creates (one account per caller) ==%n", CALLERS, CREATES);
     System.out.printf(
@@ -191,6 +196,14 @@ public final class KeyCreateBench {
         measured.rate() >= 2000 && ms(measured.p(99)) <= 20 && pct(fromAnswer, 99) / 1000.0 <= 50;
     System.out.printf(
         "goals (>= 2000/s, p99 <= 20 ms, commit->Kafka p99 <= 50 ms): %s%n", ok ? "MET" : "MISSED");
+  }
+
+  static String loadAverage() {
+    try {
+      return java.nio.file.Files.readString(Path.of("/proc/loadavg")).trim();
+    } catch (Exception e) {
+      return "n/a";
+    }
   }
 
   static double ms(long nanos) {
