@@ -121,7 +121,12 @@ public final class KeyCreateBench {
 
     Map<String, Long> answered = new ConcurrentHashMap<>();
     System.out.printf("bench: measuring %d creates at %d callers%n", CREATES, CALLERS);
+    String loadBefore = loadAverage();
+    long servicePid = stack.services().get(0).pid();
+    long cpuBefore = cpuTicks(servicePid);
     Phase measured = creates(base, tokens, CREATES, answered);
+    long cpuAfter = cpuTicks(servicePid);
+    String loadAfter = loadAverage();
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (System.nanoTime() < deadline && !arrivals.keySet().containsAll(answered.keySet())) {
       Thread.sleep(100);
@@ -156,6 +161,9 @@ public final class KeyCreateBench {
 
     System.out.println();
     System.out.printf(
+        "machine: %d CPUs; load average before / after the measured phase: %s / %s%n",
+        Runtime.getRuntime().availableProcessors(), loadBefore, loadAfter);
+    System.out.printf(
         "== key create, %d callers, %d creates (one account per caller) ==%n", CALLERS, CREATES);
     System.out.printf(
         "POST /api/keys          %8.0f creates/s  p50 %6.2f ms  p99 %6.2f ms  errors %d%n",
@@ -187,10 +195,39 @@ public final class KeyCreateBench {
     System.out.printf(
         "event time -> Kafka (wall clock, includes the commit) p50 %6.2f ms  p99 %6.2f ms%n",
         pct(fromEventTime, 50) / 1000.0, pct(fromEventTime, 99) / 1000.0);
+    if (cpuBefore >= 0 && cpuAfter >= 0) {
+      // clock ticks are 10 ms on Linux (USER_HZ = 100)
+      double cpuMs = (cpuAfter - cpuBefore) * 10.0 / CREATES;
+      System.out.printf(
+          "key-service CPU per create: %.2f ms (user+sys); ceiling on %d CPUs with nothing else"
+              + " running: %.0f creates/s%n",
+          cpuMs,
+          Runtime.getRuntime().availableProcessors(),
+          Runtime.getRuntime().availableProcessors() * 1000 / cpuMs);
+    }
     boolean ok =
         measured.rate() >= 2000 && ms(measured.p(99)) <= 20 && pct(fromAnswer, 99) / 1000.0 <= 50;
     System.out.printf(
         "goals (>= 2000/s, p99 <= 20 ms, commit->Kafka p99 <= 50 ms): %s%n", ok ? "MET" : "MISSED");
+  }
+
+  /** utime + stime of a process in clock ticks, or -1. */
+  static long cpuTicks(long pid) {
+    try {
+      String stat = java.nio.file.Files.readString(Path.of("/proc/" + pid + "/stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  static String loadAverage() {
+    try {
+      return java.nio.file.Files.readString(Path.of("/proc/loadavg")).trim();
+    } catch (Exception e) {
+      return "n/a";
+    }
   }
 
   static double ms(long nanos) {

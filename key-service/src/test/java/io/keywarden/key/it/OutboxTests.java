@@ -33,6 +33,17 @@ import org.junit.jupiter.api.Test;
 class OutboxTests {
 
   @Test
+  void theGroupCatalogueIsPublishedAtStart() {
+    // the seeded group 'default' only reaches the topic through the start-up republish
+    List<ConsumerRecord<String, String>> rs =
+        Stack.records(
+            Topics.GROUPS,
+            l -> l.stream().anyMatch(r -> "default".equals(r.key())),
+            Duration.ofSeconds(10));
+    assertThat(rs).anyMatch(r -> "default".equals(r.key()) && r.value().contains("gpt-5.5"));
+  }
+
+  @Test
   void twoHundredConcurrentCreatesPublishTwoHundredCreatedEventsInPerKeyVersionOrder()
       throws Exception {
     List<String> users = List.of("alice", "bob", "carol");
