@@ -168,6 +168,7 @@ class EndToEndTests {
     await()
         .atMost(Duration.ofSeconds(15))
         .pollInterval(Duration.ofMillis(200))
+        .ignoreExceptions()
         .untilAsserted(
             () -> {
               HttpResponse<String> r =
