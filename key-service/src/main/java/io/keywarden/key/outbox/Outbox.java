@@ -41,6 +41,26 @@ public class Outbox {
     return write(Topics.GROUPS, group.name, event);
   }
 
+  /** The same, inside a transaction of the reactive client (the create path). */
+  public Uni<Void> keyEvent(
+      io.vertx.mutiny.sqlclient.SqlConnection conn, KeyEventType type, ApiKey key) {
+    Instant now = clock.instant();
+    CloudEvent<?> event =
+        CloudEvent.of(type.type(), SOURCE, key.id.toString(), now, key.snapshot(now));
+    return conn.preparedQuery(
+            "insert into outbox (event_id, topic, record_key, event_type, payload, created_at)"
+                + " values ($1, $2, $3, $4, $5, $6)")
+        .execute(
+            io.vertx.mutiny.sqlclient.Tuple.of(
+                UUID.fromString(event.id()),
+                Topics.KEY_EVENTS,
+                key.id.toString(),
+                event.type(),
+                EventCodec.encode(event),
+                now.atOffset(java.time.ZoneOffset.UTC)))
+        .replaceWithVoid();
+  }
+
   private Uni<Void> write(String topic, String key, CloudEvent<?> event) {
     OutboxEvent row = new OutboxEvent();
     row.eventId = UUID.fromString(event.id());

@@ -50,14 +50,15 @@ public class KeysResource {
   @Operation(summary = "Create a key; the secret is in this answer only")
   public Uni<Response> create(CreateKey body) {
     return keys.create(caller.account(), body)
-        .chain(
+        .map(
             ks ->
-                use.embedded(ks.key(), ks.secret())
-                    .map(
-                        configs ->
-                            Response.created(URI.create("/api/keys/" + ks.key().id))
-                                .entity(view(ks.key(), ks.secret(), configs))
-                                .build()));
+                Response.created(URI.create("/api/keys/" + ks.key().id))
+                    .entity(
+                        view(
+                            ks.key(),
+                            ks.secret(),
+                            use.embedded(ks.key(), ks.secret(), ks.groupModels())))
+                    .build());
   }
 
   @GET

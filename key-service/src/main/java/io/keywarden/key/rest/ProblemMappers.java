@@ -112,6 +112,10 @@ public class ProblemMappers {
 
   @ServerExceptionMapper
   public Response database(PgException e) {
+    if ("23505".equals(e.getSqlState())) {
+      // a unique index caught a race the checks before it could not see
+      return problem(409, "Conflict", "conflicts with an existing record; retry", null);
+    }
     LOG.errorf("database error %s", e.getSqlState());
     return problem(503, "Service unavailable", "the database is unavailable; retry later", null);
   }

@@ -113,17 +113,17 @@ public class UseKeyEndpoint {
 
   /** Configs for all five clients (Linux/macOS paths), embedded in create and rotate answers. */
   public Uni<Map<String, Object>> embedded(ApiKey key, String secret) {
-    return groupModels(key.group)
-        .map(
-            models -> {
-              Map<String, Object> out = new LinkedHashMap<>();
-              for (UseKeyClient c : UseKeyClient.values()) {
-                out.put(
-                    c.wire(),
-                    renderOne(key, c, TargetOs.LINUX, null, CcSwitchApp.CLAUDE, secret, models));
-              }
-              return out;
-            });
+    return groupModels(key.group).map(models -> embedded(key, secret, models));
+  }
+
+  /** The same, when the group's models are already known (the create path reads them). */
+  public Map<String, Object> embedded(ApiKey key, String secret, List<String> models) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (UseKeyClient c : UseKeyClient.values()) {
+      out.put(
+          c.wire(), renderOne(key, c, TargetOs.LINUX, null, CcSwitchApp.CLAUDE, secret, models));
+    }
+    return out;
   }
 
   private UseKeyConfig renderOne(
