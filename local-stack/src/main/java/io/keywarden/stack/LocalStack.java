@@ -17,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermission;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -26,7 +25,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -40,8 +38,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipFile;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -239,18 +235,15 @@ public final class LocalStack implements AutoCloseable {
     }
   }
 
-  /** Deletes all data but keeps the unpacked Keycloak (unzipping it again is the slow part). */
+  /** Deletes everything but the lock; Keycloak comes back from the prepared copy in seconds. */
   private void wipeData() throws IOException {
-    Path keycloakHome = keycloakHome();
     try (Stream<Path> children = Files.list(config.home())) {
       for (Path child : children.toList()) {
-        if (child.getFileName().toString().equals(".lock") || child.equals(keycloakHome)) {
-          continue;
+        if (!child.getFileName().toString().equals(".lock")) {
+          deleteRecursively(child);
         }
-        deleteRecursively(child);
       }
     }
-    deleteRecursively(keycloakHome.resolve("data"));
   }
 
   /** Deletes a file or folder tree if it exists. */
@@ -273,8 +266,13 @@ public final class LocalStack implements AutoCloseable {
       Files.createDirectories(dataDir.getParent());
       ProcessBuilder.Redirect log =
           ProcessBuilder.Redirect.appendTo(config.logDir().resolve("postgres.log").toFile());
+      EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder();
+      if (config.durable()) {
+        // zonky runs PostgreSQL with fsync off; the run command's data should survive a crash.
+        builder.setServerConfig("fsync", "on").setServerConfig("synchronous_commit", "on");
+      }
       postgres =
-          EmbeddedPostgres.builder()
+          builder
               .setPort(config.postgresPort())
               .setDataDirectory(dataDir)
               .setCleanDataDirectory(false)
@@ -457,75 +455,18 @@ public final class LocalStack implements AutoCloseable {
   private void startKeycloak() {
     Path kcHome = keycloakHome();
     try {
-      unzipKeycloakOnce(kcHome);
-      Path importDir = kcHome.resolve("data/import");
-      Files.createDirectories(importDir);
-      copyResource("/keycloak/keywarden-realm.json", importDir.resolve("keywarden-realm.json"));
-      List<String> command =
-          List.of(
-              kcHome.resolve("bin/kc.sh").toString(),
-              "start-dev",
-              "--import-realm",
-              "--http-host=127.0.0.1",
-              "--http-port=" + config.keycloakPort(),
-              "--http-management-port=" + config.keycloakManagementPort(),
-              "--health-enabled=true",
-              // Tokens must name http://localhost:<port> whatever host the caller used.
-              "--hostname=http://localhost:" + config.keycloakPort());
-      Map<String, String> env = new LinkedHashMap<>();
-      env.put("JAVA_HOME", System.getProperty("java.home"));
-      env.put("KC_BOOTSTRAP_ADMIN_USERNAME", "admin");
-      env.put("KC_BOOTSTRAP_ADMIN_PASSWORD", "admin");
+      KeycloakDistribution.installInto(kcHome, config.dist(), config.logDir());
       keycloak =
-          ChildProcess.start(
-              "keycloak", command, kcHome, env, config.logDir().resolve("keycloak.log"));
-      waitForHttp200(keycloak, issuer() + "/.well-known/openid-configuration", START_TIMEOUT);
+          KeycloakDistribution.launch(
+              kcHome,
+              config.keycloakPort(),
+              config.keycloakManagementPort(),
+              config.logDir().resolve("keycloak.log"));
+      waitForHttp200(
+          keycloak, KeycloakDistribution.wellKnownUrl(config.keycloakPort()), START_TIMEOUT);
     } catch (IOException e) {
       throw new UncheckedIOException("Keycloak did not start; see " + config.logDir(), e);
     }
-  }
-
-  private void unzipKeycloakOnce(Path kcHome) throws IOException {
-    Path marker = kcHome.resolve(".unpacked");
-    if (Files.exists(marker)) {
-      return;
-    }
-    Path zip = config.dist().resolve("keycloak-" + KEYCLOAK_VERSION + ".zip");
-    if (!Files.isRegularFile(zip)) {
-      throw new IllegalStateException(
-          "Keycloak distribution missing at "
-              + zip
-              + "; build it with ./mvnw -pl local-stack -am install");
-    }
-    deleteRecursively(kcHome);
-    Path target = kcHome.getParent();
-    try (ZipFile file = new ZipFile(zip.toFile())) {
-      for (ZipEntry entry : Collections.list(file.entries())) {
-        // Entries are "keycloak-<version>/..."; the zip's top folder becomes kcHome.
-        Path out = target.resolve(entry.getName()).normalize();
-        if (!out.startsWith(target)) {
-          throw new IOException("zip entry outside target: " + entry.getName());
-        }
-        if (entry.isDirectory()) {
-          Files.createDirectories(out);
-          continue;
-        }
-        Files.createDirectories(out.getParent());
-        try (InputStream in = file.getInputStream(entry)) {
-          Files.copy(in, out, StandardCopyOption.REPLACE_EXISTING);
-        }
-        if (out.getFileName().toString().endsWith(".sh")) {
-          Set<PosixFilePermission> perms = new LinkedHashSet<>(Files.getPosixFilePermissions(out));
-          perms.addAll(
-              EnumSet.of(
-                  PosixFilePermission.OWNER_EXECUTE,
-                  PosixFilePermission.GROUP_EXECUTE,
-                  PosixFilePermission.OTHERS_EXECUTE));
-          Files.setPosixFilePermissions(out, perms);
-        }
-      }
-    }
-    Files.writeString(marker, KEYCLOAK_VERSION);
   }
 
   // ---------------------------------------------------------------- services
@@ -621,6 +562,19 @@ public final class LocalStack implements AutoCloseable {
 
   static String javaBin() {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  private static void awaitExit(ProcessHandle process, Duration timeout) {
+    try {
+      process.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      process.destroyForcibly();
+      try {
+        process.onExit().get(5, TimeUnit.SECONDS);
+      } catch (Exception ignored) {
+        // nothing more we can do
+      }
+    }
   }
 
   private static void closeQuietly(AutoCloseable closeable) {
@@ -767,9 +721,8 @@ public final class LocalStack implements AutoCloseable {
       } catch (IOException | RuntimeException e) {
         LOG.log(Level.WARNING, "PostgreSQL did not stop cleanly", e);
       }
-      if (postgresPid > 0) {
-        ProcessHandle.of(postgresPid).ifPresent(ProcessHandle::destroyForcibly);
-      }
+      // pg_ctl stop returns when postmaster.pid is gone, a moment before the process exits.
+      ProcessHandle.of(postgresPid).ifPresent(postmaster -> awaitExit(postmaster, STOP_GRACE));
     }
     try {
       lock.release();

@@ -24,6 +24,16 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) throws Exception {
+    // quarkus-test-common puts JBoss LogManager on the class path; JUL complains unless it is set
+    // before the first logger.
+    if (System.getProperty("java.util.logging.manager") == null) {
+      try {
+        Class.forName("org.jboss.logmanager.LogManager", false, Main.class.getClassLoader());
+        System.setProperty("java.util.logging.manager", "org.jboss.logmanager.LogManager");
+      } catch (ClassNotFoundException e) {
+        // plain JUL then
+      }
+    }
     Path root = null;
     boolean fresh = false;
     boolean services = true;
@@ -101,6 +111,8 @@ public final class Main {
     props.put("kw.db.port", String.valueOf(stack.postgresPort()));
     props.put("kafka.bootstrap.servers", stack.kafkaBootstrap());
     props.put("kw.oidc.url", stack.issuer());
+    // Also set directly, for a service whose application.properties does not map kw.oidc.url.
+    props.put("quarkus.oidc.auth-server-url", stack.issuer());
     props.putAll(extra);
     return props;
   }

@@ -30,14 +30,21 @@ public final class StackConfig {
   private final Path home;
   private final Path dist;
   private final boolean fresh;
+  private final boolean durable;
   private final Map<StackPort, Integer> ports;
 
   private StackConfig(
-      Path root, Path home, Path dist, boolean fresh, Map<StackPort, Integer> ports) {
+      Path root,
+      Path home,
+      Path dist,
+      boolean fresh,
+      boolean durable,
+      Map<StackPort, Integer> ports) {
     this.root = root.toAbsolutePath().normalize();
     this.home = home.toAbsolutePath().normalize();
     this.dist = dist.toAbsolutePath().normalize();
     this.fresh = fresh;
+    this.durable = durable;
     this.ports = new EnumMap<>(ports);
   }
 
@@ -57,6 +64,7 @@ public final class StackConfig {
         home == null ? root.resolve(".keywarden") : Path.of(home),
         distFor(root),
         false,
+        true,
         ports);
   }
 
@@ -83,7 +91,7 @@ public final class StackConfig {
         }
       }
     }
-    return new StackConfig(root, home, distFor(root), false, ports);
+    return new StackConfig(root, home, distFor(root), false, false, ports);
   }
 
   /**
@@ -143,17 +151,17 @@ public final class StackConfig {
   }
 
   public StackConfig withFresh(boolean fresh) {
-    return new StackConfig(root, home, dist, fresh, ports);
+    return new StackConfig(root, home, dist, fresh, durable, ports);
   }
 
   public StackConfig withHome(Path home) {
-    return new StackConfig(root, home, dist, fresh, ports);
+    return new StackConfig(root, home, dist, fresh, durable, ports);
   }
 
   public StackConfig withPort(StackPort port, int value) {
     Map<StackPort, Integer> changed = new EnumMap<>(ports);
     changed.put(port, value);
-    return new StackConfig(root, home, dist, fresh, changed);
+    return new StackConfig(root, home, dist, fresh, durable, changed);
   }
 
   public Path root() {
@@ -172,6 +180,18 @@ public final class StackConfig {
   /** Wipe the home folder's data before starting. */
   public boolean fresh() {
     return fresh;
+  }
+
+  /**
+   * Whether PostgreSQL syncs to disk (fsync on). True for the run command, whose data should
+   * survive a crash; false for tests, whose data is thrown away and which should be fast.
+   */
+  public boolean durable() {
+    return durable;
+  }
+
+  public StackConfig withDurable(boolean durable) {
+    return new StackConfig(root, home, dist, fresh, durable, ports);
   }
 
   public int port(StackPort port) {
