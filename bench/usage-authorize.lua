@@ -3,5 +3,9 @@ local key = os.getenv("KW_KEY")
 local token = os.getenv("KW_TOKEN")
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. token
+if os.getenv("KW_AUTH") == "secret" then
+  wrk.headers["X-Keywarden-Gateway-Secret"] = "bench-secret"
+else
+  wrk.headers["Authorization"] = "Bearer " .. token
+end
 wrk.body = '{"key":"' .. key .. '","clientIp":"10.0.0.1","model":"gpt-4o-mini"}'

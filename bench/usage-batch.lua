@@ -1,4 +1,5 @@
--- POST /api/usage with batches of 100 records, every requestId new; env KW_KEY_ID, KW_TOKEN
+-- POST /api/usage with batches of 100 records, every requestId new; env KW_KEY_ID; gateway
+-- authenticated by the shared secret
 local keyId = os.getenv("KW_KEY_ID")
 local token = os.getenv("KW_TOKEN")
 local counter = 0
@@ -17,6 +18,6 @@ request = function()
       '","model":"gpt-4o-mini","inputTokens":100,"outputTokens":50,"costUsd":"0.000001"}'
   end
   return wrk.format("POST", "/api/usage",
-    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token},
+    {["Content-Type"] = "application/json", ["X-Keywarden-Gateway-Secret"] = "bench-secret"},
     "[" .. table.concat(parts, ",") .. "]")
 end

@@ -28,6 +28,10 @@ public class UsageBenchDriver {
     Map<String, String> props = new HashMap<>(KeywardenStackResource.serviceProperties(stack));
     props.put("kw.gateway.shared-secret", "bench-secret");
     props.put("quarkus.log.level", "WARN");
+    // the test stack runs PostgreSQL with synchronous_commit=off; measure durable commits instead
+    try (Connection c = DriverManager.getConnection(stack.jdbcUrl("usageservice"), "postgres", "")) {
+      c.createStatement().execute("alter database usageservice set synchronous_commit to on");
+    }
     ServiceProcess usage = ServiceProcess.start(root, "usage-service", usagePort, props, dir.resolve("logs"));
     Runtime.getRuntime().addShutdownHook(new Thread(usage::stop));
 
@@ -60,7 +64,7 @@ public class UsageBenchDriver {
     if (credit.statusCode() / 100 != 2) throw new IllegalStateException("credit failed: " + credit.body());
     // the peer design's per-request lookup: 100,000 key hashes in a PostgreSQL table
     try (Connection c = DriverManager.getConnection(stack.jdbcUrl("usageservice"), "postgres", "")) {
-      c.createStatement().execute("create table if not exists bench_keys (hash char(64) primary key, key_id text, account text, status text)");
+      c.createStatement().execute("create table if not exists bench_keys (hash text primary key, key_id text, account text, status text)");
       c.createStatement().execute("insert into bench_keys select encode(sha256(i::text::bytea), 'hex'), i::text, 'a', 'active'"
           + " from generate_series(1, 100000) i on conflict do nothing");
       c.createStatement().execute("analyze bench_keys");

@@ -48,7 +48,6 @@ CP="$(cat "$WORK/cp.txt"):$ROOT/contracts/target/classes:$ROOT/local-stack/targe
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 USAGE_PORT="$(free_port)"
-P_FLOOR="$(free_port)"; P_CEIL="$(free_port)"; P_GW="$(free_port)"; P_204="$(free_port)"
 
 DRIVER=""; NGINX_PID=""
 cleanup() {
@@ -73,7 +72,10 @@ export KW_KEY; KW_KEY="$(cat "$WORK/secret")"
 export KW_TOKEN; KW_TOKEN="$(cat "$WORK/token")"
 export KW_KEY_ID="$KEY_ID"
 
+# picked now: the stack has taken its ephemeral ports
+P_FLOOR="$(free_port)"; P_CEIL="$(free_port)"; P_GW="$(free_port)"; P_204="$(free_port)"
 mkdir -p "$WORK/nginx/tmp" "$WORK/nginx/html"
+chmod 711 "$WORK"; chmod -R a+rX "$WORK/nginx"   # nginx workers run as nobody
 echo '{"ok":true}' > "$WORK/nginx/html/index.json"
 cat > "$WORK/nginx/nginx.conf" <<NGX
 worker_processes 1;
@@ -115,7 +117,11 @@ http {
 NGX
 "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -g "daemon off;" &
 NGINX_PID=$!
-sleep 1
+for _ in $(seq 1 50); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$P_FLOOR") 2>/dev/null && break
+  kill -0 "$NGINX_PID" 2>/dev/null || { echo "nginx did not start" >&2; exit 1; }
+  sleep 0.1
+done
 
 # wrk output -> "rps p50 p99 non2xx"
 wrk_run() { # conns url [wrk args...]
@@ -136,7 +142,7 @@ printf '\n%-52s %5s %12s %10s %10s %8s %9s\n' "case" "conns" "req/s" "p50" "p99"
 row() { # name conns "rps p50 p99 bad"
   read -r rps p50 p99 bad <<<"$3"
   local ratio="-"
-  [[ -n "${FLOOR[$2]:-}" ]] && ratio="$(python3 -c "print(f'{$rps/${FLOOR[$2]}:.2f}x')")"
+  [[ -n "${FLOOR[$2]:-}" ]] && ratio="$(python3 -c "f=float('${FLOOR[$2]}' or 0); print(f'{float(\"$rps\" or 0)/f:.2f}x' if f else '-')" 2>/dev/null || echo -)"
   printf '%-52s %5s %12s %10s %10s %8s %9s\n' "$1" "$2" "$rps" "$p50" "$p99" "$bad" "$ratio"
 }
 for c in 64 1; do
@@ -145,6 +151,11 @@ for c in 64 1; do
   row "nginx auth_request -> nginx 204 (ceiling)" "$c" "$(wrk_run "$c" "http://127.0.0.1:$P_CEIL/")"
   row "nginx auth_request -> usage-service forward-auth" "$c" \
     "$(wrk_run "$c" "http://127.0.0.1:$P_GW/" -H "Authorization: Bearer $KW_KEY" -H "X-Keywarden-Model: gpt-4o-mini")"
+  row "GET /api/forward-auth direct (shared secret)" "$c" \
+    "$(wrk_run "$c" "http://127.0.0.1:$USAGE_PORT/api/forward-auth" -H "X-Keywarden-Gateway-Secret: bench-secret" \
+       -H "Authorization: Bearer $KW_KEY" -H "X-Keywarden-Model: gpt-4o-mini")"
+  row "POST /api/authorize direct (shared secret + JSON)" "$c" \
+    "$(KW_AUTH=secret wrk_run "$c" "http://127.0.0.1:$USAGE_PORT/api/authorize" -s bench/usage-authorize.lua)"
   row "POST /api/authorize direct (OIDC token + JSON)" "$c" \
     "$(wrk_run "$c" "http://127.0.0.1:$USAGE_PORT/api/authorize" -s bench/usage-authorize.lua)"
   row "GET /v1/models direct (API key)" "$c" \

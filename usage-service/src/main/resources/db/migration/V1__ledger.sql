@@ -39,8 +39,9 @@ create table ledger (
     outcome         text,
     created_at      timestamptz not null
 );
-create unique index ledger_request_uq on ledger (request_id) where request_id is not null;
-create unique index ledger_credit_reference_uq on ledger (account, reference) where reference is not null;
+-- plain (not partial) unique indexes: NULLs never conflict, and joins on request_id can use them
+create unique index ledger_request_uq on ledger (request_id);
+create unique index ledger_credit_reference_uq on ledger (account, reference);
 create index ledger_account_time_ix on ledger (account, created_at);
 
 -- Reservations made by authorize (requestId + estimatedCostUsd), settled by the usage record or

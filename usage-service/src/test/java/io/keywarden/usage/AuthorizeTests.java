@@ -261,6 +261,13 @@ class AuthorizeTests {
           .post(path)
           .then()
           .statusCode(401);
+      given()
+          .header("X-Keywarden-Gateway-Secret", "wrong")
+          .contentType(ContentType.JSON)
+          .body(Map.of("key", secret))
+          .post(path)
+          .then()
+          .statusCode(401);
     }
   }
 
@@ -333,5 +340,72 @@ class AuthorizeTests {
     // the slot is free again, but the 5,000 tokens of this minute are used up
     String next = code(k, Map.of("requestId", "c-" + UUID.randomUUID()));
     assertThat(next).isEqualTo("RATE_LIMITED");
+  }
+
+  @Test
+  void aCanaryKeyNeverReachesTheLogOrAnErrorBody() throws Exception {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    var k = fx.key(fx.group(true), account);
+    String canary = k.secret;
+    String badCrc = canary.substring(0, canary.length() - 2) + "00";
+    List<Response> responses = new java.util.ArrayList<>();
+    responses.add(authorize(Map.of("key", canary, "clientIp", "10.0.0.1")));
+    responses.add(authorize(Map.of("key", badCrc)));
+    responses.add(authorize(Map.of("key", canary, "unknownField", canary)));
+    responses.add(authorize(Map.of("key", canary, "clientIp", canary)));
+    responses.add(given().header("Authorization", "Bearer " + canary).get("/v1/models"));
+    responses.add(given().header("Authorization", "Bearer " + badCrc).get("/v1/models"));
+    responses.add(
+        given()
+            .header("X-Keywarden-Gateway-Secret", "test-gateway-secret")
+            .header("Authorization", "Bearer " + badCrc)
+            .get("/api/forward-auth"));
+    fx.update(k, KeyEventType.REVOKED, s -> s.status = KeyStatus.REVOKED);
+    responses.add(authorize(Map.of("key", canary)));
+    responses.add(given().header("x-api-key", canary).get("/v1/models"));
+    for (Response r : responses) {
+      assertThat(r.asString()).doesNotContain(canary).doesNotContain(badCrc);
+      assertThat(r.headers().toString()).doesNotContain(canary);
+    }
+    java.nio.file.Path log = java.nio.file.Path.of("target/usage-service-test.log");
+    assertThat(log).exists();
+    String text = java.nio.file.Files.readString(log);
+    assertThat(text).doesNotContain(canary).doesNotContain(badCrc);
+  }
+
+  @Test
+  void aGatewayMayAlsoUseTheStaticSharedSecretInsteadOfAToken() {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    var k = fx.key(fx.group(true), account);
+    given()
+        .header("X-Keywarden-Gateway-Secret", "test-gateway-secret")
+        .contentType(ContentType.JSON)
+        .body(Map.of("key", k.secret))
+        .post("/api/authorize")
+        .then()
+        .statusCode(200)
+        .body("code", equalTo("VALID"));
+    given()
+        .header("X-Keywarden-Gateway-Secret", "test-gateway-secret")
+        .contentType(ContentType.JSON)
+        .body(Map.of("requestId", "s-" + UUID.randomUUID(), "keyId", k.id(), "costUsd", "0.01"))
+        .post("/api/usage")
+        .then()
+        .statusCode(200);
+    // the secret gives the gateway role only
+    given()
+        .header("X-Keywarden-Gateway-Secret", "test-gateway-secret")
+        .get("/api/accounts/me")
+        .then()
+        .statusCode(403);
+    given()
+        .header("X-Keywarden-Gateway-Secret", "test-gateway-secret")
+        .contentType(ContentType.JSON)
+        .body(Map.of("amountUsd", "1.00", "reference", "x"))
+        .post("/api/admin/accounts/" + Fixtures.account() + "/credits")
+        .then()
+        .statusCode(403);
   }
 }

@@ -295,7 +295,7 @@ public class Charger {
                         + " select r, k, a, m, i, o, 'pending', 0, $7 from unnest($1::varchar[],"
                         + " $2::varchar[], $3::varchar[], $4::varchar[], $5::int8[], $6::int8[])"
                         + " as u(r, k, a, m, i, o)"
-                        + " on conflict (request_id) where request_id is not null do nothing"
+                        + " on conflict (request_id) do nothing"
                         + " returning request_id")
                 .execute(
                     Tuple.tuple()

@@ -9,10 +9,6 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.util.Optional;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
  * Forward-auth for reverse proxies: nginx {@code auth_request}, Traefik ForwardAuth, Envoy
@@ -39,13 +35,13 @@ public class ForwardAuth {
   static final String SECRET_HEADER = "X-Keywarden-Gateway-Secret";
 
   private final Authorizer authorizer;
-  private final Optional<String> sharedSecret;
+  private final io.keywarden.usage.security.GatewaySecretAuthentication gatewaySecret;
 
   ForwardAuth(
       Authorizer authorizer,
-      @ConfigProperty(name = "kw.gateway.shared-secret") Optional<String> sharedSecret) {
+      io.keywarden.usage.security.GatewaySecretAuthentication gatewaySecret) {
     this.authorizer = authorizer;
-    this.sharedSecret = sharedSecret.filter(s -> !s.isBlank());
+    this.gatewaySecret = gatewaySecret;
   }
 
   void routes(@Observes Router router) {
@@ -54,16 +50,7 @@ public class ForwardAuth {
   }
 
   private boolean gatewayAuthenticated(HttpServerRequest req) {
-    if (sharedSecret.isEmpty()) {
-      return false;
-    }
-    String given = req.getHeader(SECRET_HEADER);
-    if (given == null) {
-      return false;
-    }
-    byte[] a = KeyDigest.sha256(given);
-    byte[] b = KeyDigest.sha256(sharedSecret.get());
-    return MessageDigest.isEqual(a, b);
+    return gatewaySecret.matches(req.getHeader(SECRET_HEADER));
   }
 
   private void handle(RoutingContext rc, boolean nginx) {
@@ -176,16 +163,5 @@ public class ForwardAuth {
       res.putHeader("Retry-After", String.valueOf(d.retryAfterSeconds()));
     }
     res.setStatusCode(nginx && status == 429 ? 403 : status).end(body);
-  }
-
-  /** SHA-256 of a header value, so the comparison's time depends on no secret's length. */
-  static final class KeyDigest {
-    static byte[] sha256(String s) {
-      try {
-        return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-      } catch (java.security.NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
-      }
-    }
   }
 }
