@@ -541,6 +541,7 @@ public class Charger {
       q++;
     }
     Map<String, BudgetView.AccountBalance> newBalances = new HashMap<>();
+    Map<String, Long> credited = new HashMap<>();
     for (Row r :
         conn.preparedQuery(
                 "update accounts x set balance_micros = x.balance_micros - u.a,"
@@ -548,11 +549,12 @@ public class Charger {
                     + " from unnest($1::varchar[], $2::int8[], $3::int8[]) as u(k, a, r)"
                     + " where x.account = u.k and (u.a = 0"
                     + " or x.balance_micros - u.a - x.reserved_micros + u.r >= 0)"
-                    + " returning x.account, x.balance_micros, x.reserved_micros")
+                    + " returning x.account, x.balance_micros, x.reserved_micros, x.credited_micros")
             .execute(Tuple.tuple().addValue(ua).addValue(aAdd).addValue(aRel))
             .await()
             .indefinitely()) {
       newBalances.put(r.getString(0), new BudgetView.AccountBalance(r.getLong(1), r.getLong(2)));
+      credited.put(r.getString(0), r.getLong(3));
     }
     if (newBalances.size() != na) {
       throw new IllegalStateException("account guard refused a batch total; rolled back");
@@ -596,13 +598,37 @@ public class Charger {
         }
       }
     }
+    // ... and of an account's balance: spent = credited - balance, once per credit level; the
+    // event names the key whose charge crossed it (the last one of the account in the batch)
+    Map<String, KeySnapshot> lastKeyOf = new HashMap<>();
+    for (Item it : fresh) {
+      if (it.outcome.accepted() && it.cost > 0) {
+        lastKeyOf.put(it.key.account(), it.key);
+      }
+    }
+    for (var e : lastKeyOf.entrySet()) {
+      long limit = credited.getOrDefault(e.getKey(), 0L);
+      BudgetView.AccountBalance b = newBalances.get(e.getKey());
+      if (limit <= 0 || b == null) {
+        continue;
+      }
+      long spent = limit - b.balanceMicros();
+      for (int p : new int[] {80, 95, 100}) {
+        if (spent * 100 >= (long) p * limit) {
+          tScope.add("account");
+          tSubject.add(e.getKey());
+          tPercent.add(p);
+          tPeriod.add("credit-" + limit);
+        }
+      }
+    }
     List<Object[]> crossed = new ArrayList<>();
     if (!tScope.isEmpty()) {
       for (Row r :
           conn.preparedQuery(
                   "insert into threshold_marks (scope, subject, percent, period)"
                       + " select * from unnest($1::varchar[], $2::varchar[], $3::int4[], $4::varchar[])"
-                      + " on conflict do nothing returning subject, percent, period")
+                      + " on conflict do nothing returning subject, percent, period, scope")
               .execute(
                   Tuple.tuple()
                       .addValue(tScope.toArray(String[]::new))
@@ -611,7 +637,7 @@ public class Charger {
                       .addValue(tPeriod.toArray(String[]::new)))
               .await()
               .indefinitely()) {
-        crossed.add(new Object[] {r.getString(0), r.getInteger(1), r.getString(2)});
+        crossed.add(new Object[] {r.getString(0), r.getInteger(1), r.getString(2), r.getString(3)});
       }
     }
     afterCommit.add(
@@ -637,11 +663,24 @@ public class Charger {
             seen.add(it.key.keyId());
           }
           for (Object[] c : crossed) {
+            if ("account".equals(c[3])) {
+              String account = (String) c[0];
+              long limit = credited.get(account);
+              events.threshold(
+                  lastKeyOf.get(account),
+                  "account",
+                  (Integer) c[1],
+                  limit - newBalances.get(account).balanceMicros(),
+                  limit,
+                  (String) c[2],
+                  now);
+              continue;
+            }
             String keyId = (String) c[0];
             BudgetView.KeyBudget kb = newBudgets.get(keyId);
             KeySnapshot k = keys.get(keyId);
             events.threshold(
-                k, (Integer) c[1], kb.spentMicros(), kb.limitMicros(), (String) c[2], now);
+                k, "key", (Integer) c[1], kb.spentMicros(), kb.limitMicros(), (String) c[2], now);
           }
         });
   }
