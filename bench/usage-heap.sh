@@ -14,4 +14,4 @@ trap 'rm -f "$CPF"' EXIT
   -Dmdep.outputFile="$CPF" >/dev/null
 CP="$(cat "$CPF"):$ROOT/usage-service/target/classes:$ROOT/contracts/target/classes"
 # one JVM with the service's own kind of heap settings: G1, 6 GiB max: the 1M JSON records are held in memory before the rebuild
-exec "$JAVA_HOME/bin/java" -Xmx6g -XX:+UseG1GC -cp "$CP" bench/usage-heap.java "${1:-1000000}"
+exec "$JAVA_HOME/bin/java" ${HEAP_OPTS:-} -Xmx6g -XX:+UseG1GC -cp "$CP" bench/usage-heap.java "${1:-1000000}"

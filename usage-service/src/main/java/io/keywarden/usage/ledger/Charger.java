@@ -37,7 +37,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Charges usage records with group commit: records arriving within {@code kw.usage.group-commit} (a
- * few ms) are applied in one PostgreSQL transaction by one writer thread:
+ * few ms) are applied in one PostgreSQL transaction by one of {@code kw.usage.writers} writer
+ * threads (default 2):
  *
  * <ol>
  *   <li>ledger rows inserted first, {@code ON CONFLICT (request_id) DO NOTHING}: the rows not
@@ -72,8 +73,9 @@ public class Charger {
   private final long windowMicros;
   private final int maxBatch;
   private final BlockingQueue<Pending> queue;
+  private final int writers;
   private volatile boolean running = true;
-  private Thread writer;
+  private final List<Thread> threads = new ArrayList<>();
 
   Charger(
       Pool pool,
@@ -86,7 +88,8 @@ public class Charger {
       @ConfigProperty(name = "kw.usage.group-commit-micros", defaultValue = "2000")
           long windowMicros,
       @ConfigProperty(name = "kw.usage.max-batch", defaultValue = "2000") int maxBatch,
-      @ConfigProperty(name = "kw.usage.queue-capacity", defaultValue = "100000") int capacity) {
+      @ConfigProperty(name = "kw.usage.queue-capacity", defaultValue = "100000") int capacity,
+      @ConfigProperty(name = "kw.usage.writers", defaultValue = "2") int writers) {
     this.pool = pool;
     this.projection = projection;
     this.view = view;
@@ -97,17 +100,20 @@ public class Charger {
     this.windowMicros = windowMicros;
     this.maxBatch = maxBatch;
     this.queue = new ArrayBlockingQueue<>(capacity);
+    this.writers = Math.max(1, writers);
   }
 
   void start(@Observes StartupEvent e) {
-    writer = Thread.ofPlatform().name("usage-group-commit").daemon().start(this::loop);
+    // several writers: one builds and sends its batch while another waits for its commit (fsync).
+    // Their transactions lock keys, then accounts, each in sorted order, like two instances do.
+    for (int i = 0; i < writers; i++) {
+      threads.add(Thread.ofPlatform().name("usage-group-commit-" + i).daemon().start(this::loop));
+    }
   }
 
   void stop(@Observes ShutdownEvent e) {
     running = false;
-    if (writer != null) {
-      writer.interrupt();
-    }
+    threads.forEach(Thread::interrupt);
   }
 
   /**
