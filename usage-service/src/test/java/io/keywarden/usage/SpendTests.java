@@ -456,6 +456,7 @@ class SpendTests {
     long spend = 0;
     long requests = 0;
     boolean leakedDenied = false;
+    int quotaDenied = 0;
     for (var rec : records) {
       assertThat(rec.value()).doesNotContain(k.secret);
       var e = io.keywarden.contracts.events.EventCodec.decode(rec.value());
@@ -471,12 +472,69 @@ class SpendTests {
           && d.code().equals("LEAKED")) {
         leakedDenied = true;
       }
+      if (e.data() instanceof io.keywarden.contracts.events.UsageDenied d
+          && d.code().equals("KEY_QUOTA_EXCEEDED")) {
+        quotaDenied++;
+      }
     }
+    // the refused usage record (third one) is a denial audit sees
+    assertThat(quotaDenied).isEqualTo(1);
     assertThat(percents).containsExactlyInAnyOrder(80, 95, 100);
     assertThat(types.stream().filter(t -> t.startsWith("keywarden.usage.quota")).count())
         .isEqualTo(3);
     assertThat(leakedDenied).isTrue();
     assertThat(spend).isEqualTo(100_000);
     assertThat(requests).isEqualTo(1);
+  }
+
+  @Test
+  void accountBalanceThresholdsAreSentOncePerCreditLevelAndARefusedRecordIsADenial() {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    var k = fx.key(fx.group(true), account);
+    usage("ab-" + UUID.randomUUID(), k.id(), "0.79").then().statusCode(200); // 79 %
+    usage("ab-" + UUID.randomUUID(), k.id(), "0.01").then().statusCode(200); // 80 %
+    usage("ab-" + UUID.randomUUID(), k.id(), "0.01").then().statusCode(200); // 81 %: no repeat
+    usage("ab-" + UUID.randomUUID(), k.id(), "0.14").then().statusCode(200); // 95 %
+    usage("ab-" + UUID.randomUUID(), k.id(), "0.05").then().statusCode(200); // 100 %
+    usage("ab-" + UUID.randomUUID(), k.id(), "0.01")
+        .then()
+        .statusCode(429)
+        .body("code", equalTo("BALANCE_EXHAUSTED"));
+    // a top-up starts a new period: 1.00 of 2.00 spent, then 80 % again
+    fx.credit(account, "1.00");
+    usage("ab-" + UUID.randomUUID(), k.id(), "0.60").then().statusCode(200);
+    var records =
+        fx.records(
+            io.keywarden.contracts.Topics.USAGE_EVENTS, k.id(), java.time.Duration.ofSeconds(5));
+    List<String> accountMarks = new ArrayList<>();
+    int keyMarks = 0;
+    List<String> denied = new ArrayList<>();
+    for (var rec : records) {
+      var e = io.keywarden.contracts.events.EventCodec.decode(rec.value());
+      if (e.data() instanceof io.keywarden.contracts.events.QuotaThreshold t) {
+        if (t.scope().equals("account")) {
+          assertThat(t.account()).isEqualTo(account);
+          assertThat(t.keyId()).isEqualTo(k.id());
+          assertThat(e.type())
+              .isEqualTo(
+                  t.percent() == 100
+                      ? io.keywarden.contracts.events.QuotaThreshold.EXHAUSTED
+                      : io.keywarden.contracts.events.QuotaThreshold.TYPE);
+          assertThat(t.spentMicros() * 100).isGreaterThanOrEqualTo(t.percent() * t.limitMicros());
+          accountMarks.add(t.period() + ":" + t.percent());
+        } else {
+          keyMarks++;
+        }
+      }
+      if (e.data() instanceof io.keywarden.contracts.events.UsageDenied d) {
+        denied.add(d.code());
+      }
+    }
+    assertThat(accountMarks)
+        .containsExactlyInAnyOrder(
+            "credit-1000000:80", "credit-1000000:95", "credit-1000000:100", "credit-2000000:80");
+    assertThat(keyMarks).isZero(); // the key has no quota
+    assertThat(denied).containsExactly("BALANCE_EXHAUSTED");
   }
 }

@@ -79,7 +79,8 @@ public class Authorizer {
             ? check.checkSecret(ask.secret(), ask.clientIp(), ask.model())
             : check.checkHash(ask.keyHash(), ask.clientIp(), ask.model());
     if (r.code() != DecisionCode.VALID) {
-      return Uni.createFrom().item(deny(r, r.code(), ask, null, null, null, null));
+      Integer retry = r.code() == DecisionCode.UNAVAILABLE ? 1 : null;
+      return Uni.createFrom().item(deny(r, r.code(), ask, null, null, null, retry));
     }
     KeySnapshot k = r.key();
     String period = Periods.current(k.quotaReset(), now);

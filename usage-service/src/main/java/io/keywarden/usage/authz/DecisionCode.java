@@ -13,7 +13,9 @@ public enum DecisionCode {
   GROUP_DISABLED(403, "group_disabled", "permission_error"),
   RATE_LIMITED(429, "rate_limit_exceeded", "rate_limit_error"),
   KEY_QUOTA_EXCEEDED(429, "insufficient_quota", "insufficient_quota"),
-  BALANCE_EXHAUSTED(429, "insufficient_quota", "insufficient_quota");
+  BALANCE_EXHAUSTED(429, "insufficient_quota", "insufficient_quota"),
+  /** The projection may be behind (after a pause): nothing is allowed until it caught up. */
+  UNAVAILABLE(503, "service_unavailable", "server_error");
 
   private final int httpStatus;
   private final String openAiCode;
@@ -53,6 +55,7 @@ public enum DecisionCode {
       case RATE_LIMITED -> "Rate limit reached for this API key. Retry after the indicated time.";
       case KEY_QUOTA_EXCEEDED -> "This API key has used up its quota.";
       case BALANCE_EXHAUSTED -> "Your account balance is exhausted. Add credits to continue.";
+      case UNAVAILABLE -> "Key checks are catching up. Retry shortly.";
     };
   }
 }

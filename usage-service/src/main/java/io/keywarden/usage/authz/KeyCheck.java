@@ -26,14 +26,17 @@ public class KeyCheck {
   }
 
   private final KeyProjection projection;
+  private final io.keywarden.usage.projection.Freshness freshness;
   private final Clock clock;
   private final String prefix;
 
   KeyCheck(
       KeyProjection projection,
+      io.keywarden.usage.projection.Freshness freshness,
       Clock clock,
       @ConfigProperty(name = "kw.keys.prefix") String prefix) {
     this.projection = projection;
+    this.freshness = freshness;
     this.clock = clock;
     this.prefix = prefix;
   }
@@ -73,6 +76,10 @@ public class KeyCheck {
   }
 
   public Result checkHash(String hash, String clientIp, String model) {
+    if (!freshness.isFresh()) {
+      // paused and maybe behind on revocations: allow nothing until caught up (M6)
+      return new Result(DecisionCode.UNAVAILABLE, null, null);
+    }
     Instant now = clock.instant();
     Optional<KeyProjection.Match> m =
         hash == null ? Optional.empty() : projection.byHash(hash, now);

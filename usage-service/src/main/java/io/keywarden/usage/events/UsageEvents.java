@@ -164,6 +164,7 @@ public class UsageEvents {
       String deniedCode,
       Instant now) {
     Window w = window(k, now);
+    boolean send = false;
     synchronized (w) {
       w.spend += cost;
       w.input += input;
@@ -171,14 +172,36 @@ public class UsageEvents {
       w.keySpent = keySpent;
       if (deniedCode != null) {
         w.denials.merge(deniedCode, 1L, Long::sum);
+        send = w.deniedSent.add(deniedCode);
       } else if (w.lastUsedAt == null || now.isAfter(w.lastUsedAt)) {
         w.lastUsedAt = now;
       }
     }
+    if (send) {
+      // a refused usage record (quota, balance) is a denial audit sees, like an authorize one
+      send(
+          k.keyId(),
+          CloudEvent.of(
+              UsageDenied.TYPE,
+              SOURCE,
+              k.keyId(),
+              now,
+              new UsageDenied(k.keyId(), k.account(), deniedCode, null, null, now)));
+    }
   }
 
+  /**
+   * A threshold of a key's quota ({@code scope} key) or of an account's credited balance ({@code
+   * scope} account, sent with the key whose charge crossed it) was crossed: once per period.
+   */
   public void threshold(
-      KeySnapshot k, int percent, long spent, long limit, String period, Instant now) {
+      KeySnapshot k,
+      String scope,
+      int percent,
+      long spent,
+      long limit,
+      String period,
+      Instant now) {
     String type = percent >= 100 ? QuotaThreshold.EXHAUSTED : QuotaThreshold.TYPE;
     send(
         k.keyId(),
@@ -187,7 +210,7 @@ public class UsageEvents {
             SOURCE,
             k.keyId(),
             now,
-            new QuotaThreshold(k.keyId(), k.account(), "key", percent, spent, limit, period, now)));
+            new QuotaThreshold(k.keyId(), k.account(), scope, percent, spent, limit, period, now)));
   }
 
   @Scheduled(

@@ -37,7 +37,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Charges usage records with group commit: records arriving within {@code kw.usage.group-commit} (a
- * few ms) are applied in one PostgreSQL transaction by one writer thread:
+ * few ms) are applied in one PostgreSQL transaction by one of {@code kw.usage.writers} writer
+ * threads (default 2):
  *
  * <ol>
  *   <li>ledger rows inserted first, {@code ON CONFLICT (request_id) DO NOTHING}: the rows not
@@ -72,8 +73,9 @@ public class Charger {
   private final long windowMicros;
   private final int maxBatch;
   private final BlockingQueue<Pending> queue;
+  private final int writers;
   private volatile boolean running = true;
-  private Thread writer;
+  private final List<Thread> threads = new ArrayList<>();
 
   Charger(
       Pool pool,
@@ -86,7 +88,8 @@ public class Charger {
       @ConfigProperty(name = "kw.usage.group-commit-micros", defaultValue = "2000")
           long windowMicros,
       @ConfigProperty(name = "kw.usage.max-batch", defaultValue = "2000") int maxBatch,
-      @ConfigProperty(name = "kw.usage.queue-capacity", defaultValue = "100000") int capacity) {
+      @ConfigProperty(name = "kw.usage.queue-capacity", defaultValue = "100000") int capacity,
+      @ConfigProperty(name = "kw.usage.writers", defaultValue = "2") int writers) {
     this.pool = pool;
     this.projection = projection;
     this.view = view;
@@ -97,17 +100,20 @@ public class Charger {
     this.windowMicros = windowMicros;
     this.maxBatch = maxBatch;
     this.queue = new ArrayBlockingQueue<>(capacity);
+    this.writers = Math.max(1, writers);
   }
 
   void start(@Observes StartupEvent e) {
-    writer = Thread.ofPlatform().name("usage-group-commit").daemon().start(this::loop);
+    // several writers: one builds and sends its batch while another waits for its commit (fsync).
+    // Their transactions lock keys, then accounts, each in sorted order, like two instances do.
+    for (int i = 0; i < writers; i++) {
+      threads.add(Thread.ofPlatform().name("usage-group-commit-" + i).daemon().start(this::loop));
+    }
   }
 
   void stop(@Observes ShutdownEvent e) {
     running = false;
-    if (writer != null) {
-      writer.interrupt();
-    }
+    threads.forEach(Thread::interrupt);
   }
 
   /**
@@ -541,6 +547,7 @@ public class Charger {
       q++;
     }
     Map<String, BudgetView.AccountBalance> newBalances = new HashMap<>();
+    Map<String, Long> credited = new HashMap<>();
     for (Row r :
         conn.preparedQuery(
                 "update accounts x set balance_micros = x.balance_micros - u.a,"
@@ -548,11 +555,12 @@ public class Charger {
                     + " from unnest($1::varchar[], $2::int8[], $3::int8[]) as u(k, a, r)"
                     + " where x.account = u.k and (u.a = 0"
                     + " or x.balance_micros - u.a - x.reserved_micros + u.r >= 0)"
-                    + " returning x.account, x.balance_micros, x.reserved_micros")
+                    + " returning x.account, x.balance_micros, x.reserved_micros, x.credited_micros")
             .execute(Tuple.tuple().addValue(ua).addValue(aAdd).addValue(aRel))
             .await()
             .indefinitely()) {
       newBalances.put(r.getString(0), new BudgetView.AccountBalance(r.getLong(1), r.getLong(2)));
+      credited.put(r.getString(0), r.getLong(3));
     }
     if (newBalances.size() != na) {
       throw new IllegalStateException("account guard refused a batch total; rolled back");
@@ -596,13 +604,37 @@ public class Charger {
         }
       }
     }
+    // ... and of an account's balance: spent = credited - balance, once per credit level; the
+    // event names the key whose charge crossed it (the last one of the account in the batch)
+    Map<String, KeySnapshot> lastKeyOf = new HashMap<>();
+    for (Item it : fresh) {
+      if (it.outcome.accepted() && it.cost > 0) {
+        lastKeyOf.put(it.key.account(), it.key);
+      }
+    }
+    for (var e : lastKeyOf.entrySet()) {
+      long limit = credited.getOrDefault(e.getKey(), 0L);
+      BudgetView.AccountBalance b = newBalances.get(e.getKey());
+      if (limit <= 0 || b == null) {
+        continue;
+      }
+      long spent = limit - b.balanceMicros();
+      for (int p : new int[] {80, 95, 100}) {
+        if (spent * 100 >= (long) p * limit) {
+          tScope.add("account");
+          tSubject.add(e.getKey());
+          tPercent.add(p);
+          tPeriod.add("credit-" + limit);
+        }
+      }
+    }
     List<Object[]> crossed = new ArrayList<>();
     if (!tScope.isEmpty()) {
       for (Row r :
           conn.preparedQuery(
                   "insert into threshold_marks (scope, subject, percent, period)"
                       + " select * from unnest($1::varchar[], $2::varchar[], $3::int4[], $4::varchar[])"
-                      + " on conflict do nothing returning subject, percent, period")
+                      + " on conflict do nothing returning subject, percent, period, scope")
               .execute(
                   Tuple.tuple()
                       .addValue(tScope.toArray(String[]::new))
@@ -611,7 +643,7 @@ public class Charger {
                       .addValue(tPeriod.toArray(String[]::new)))
               .await()
               .indefinitely()) {
-        crossed.add(new Object[] {r.getString(0), r.getInteger(1), r.getString(2)});
+        crossed.add(new Object[] {r.getString(0), r.getInteger(1), r.getString(2), r.getString(3)});
       }
     }
     afterCommit.add(
@@ -637,11 +669,24 @@ public class Charger {
             seen.add(it.key.keyId());
           }
           for (Object[] c : crossed) {
+            if ("account".equals(c[3])) {
+              String account = (String) c[0];
+              long limit = credited.get(account);
+              events.threshold(
+                  lastKeyOf.get(account),
+                  "account",
+                  (Integer) c[1],
+                  limit - newBalances.get(account).balanceMicros(),
+                  limit,
+                  (String) c[2],
+                  now);
+              continue;
+            }
             String keyId = (String) c[0];
             BudgetView.KeyBudget kb = newBudgets.get(keyId);
             KeySnapshot k = keys.get(keyId);
             events.threshold(
-                k, (Integer) c[1], kb.spentMicros(), kb.limitMicros(), (String) c[2], now);
+                k, "key", (Integer) c[1], kb.spentMicros(), kb.limitMicros(), (String) c[2], now);
           }
         });
   }

@@ -68,7 +68,17 @@ public class CatchUp implements HealthCheck {
     return true;
   }
 
-  private Map<TopicPartition, Long> endOffsets() {
+  /** Whether every partition has been consumed up to {@code targets}. */
+  boolean reached(Map<TopicPartition, Long> targets) {
+    for (var e : targets.entrySet()) {
+      if (e.getValue() > 0 && consumed.getOrDefault(e.getKey(), 0L) < e.getValue()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  Map<TopicPartition, Long> endOffsets() {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());

@@ -198,9 +198,12 @@ public class AccountsResource {
                       boolean fresh = ins.rowCount() == 1;
                       String sql =
                           fresh
-                              ? "insert into accounts (account, balance_micros) values ($1, $2)"
+                              ? "insert into accounts (account, balance_micros, credited_micros)"
+                                  + " values ($1, $2, $2)"
                                   + " on conflict (account) do update set balance_micros ="
                                   + " accounts.balance_micros + excluded.balance_micros,"
+                                  + " credited_micros = accounts.credited_micros"
+                                  + " + excluded.credited_micros,"
                                   + " updated_at = now() returning balance_micros, reserved_micros"
                               : "select balance_micros, reserved_micros from accounts where account = $1"
                                   + " and $2::int8 is not null";
