@@ -302,5 +302,44 @@ class RestartTests {
         });
     assertThat(mine)
         .containsExactlyInAnyOrder("kafka:delivered", "webhook:delivered", "email:delivered");
+    stop(second);
+  }
+
+  @Test
+  void twoInstancesSweepingAndSendingTheSameAlertsAtOnceSendEachOnce() throws Exception {
+    ServiceProcess a = audit("a");
+    ServiceProcess b = audit("b");
+    String account = Tokens.subject(token("bob"));
+    settings(a, "bob", "/two", "bob-two@example.test");
+    List<KeySnapshot> keys = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      KeySnapshot k = key(account, "two-" + i, Instant.now().minus(Duration.ofDays(9)));
+      sendCreated(k);
+      keys.add(k);
+    }
+    awaitKeys(a, account, 30);
+    awaitKeys(b, account, 30);
+    // both instances sweep at the same time; both delivery workers run every 500 ms
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+    try {
+      var fa = pool.submit(() -> call(a, "POST", "/api/audit/sweep", "carol", null));
+      var fb = pool.submit(() -> call(b, "POST", "/api/audit/sweep", "carol", null));
+      fa.get();
+      fb.get();
+    } finally {
+      pool.shutdownNow();
+    }
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> keys.stream().allMatch(k -> webhooks("/two", k.keyId()) >= 1));
+    call(b, "POST", "/api/audit/sweep", "carol", null);
+    await().pollDelay(Duration.ofSeconds(4)).atMost(Duration.ofSeconds(5)).until(() -> true);
+    for (KeySnapshot k : keys) {
+      assertThat(webhooks("/two", k.keyId())).as(k.keyId()).isEqualTo(1);
+      assertThat(mails(k.keyId())).as(k.keyId()).isEqualTo(1);
+    }
+    assertThat(received.stream().filter(r -> r[0].equals("/two")).map(r -> r[1]))
+        .doesNotHaveDuplicates()
+        .hasSize(30);
   }
 }
