@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # Sweep time over N keys (default 100,000) and the events/s the key-events consumer sustains,
-# against the real local stack (PostgreSQL, Kafka, Keycloak) the tests start.
+# against the real local stack (PostgreSQL, Kafka, Keycloak) the tests start. Each figure is
+# printed with a baseline measured in the same run on the same data, and as a ratio to it:
+#   consumer: a bare KafkaConsumer polling and decoding the same records (the ceiling);
+#   sweep:    a plain JDBC scan of the same keys with their open findings, pages of 1,000, plus a
+#             batched UPDATE of those findings (what a sweep cannot beat).
+# The machine's load changes both alike, so the ratios compare across runs better than the
+# absolute figures.
 #   bench/audit-sweep.sh [keys]
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -11,7 +17,9 @@ if [ -z "${JAVA_HOME:-}" ]; then
   done
 fi
 cd "$here"
-./mvnw -B -q --no-transfer-progress -pl audit-service -am install -DskipTests -Dspotless.check.skip=true
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+./mvnw -B -q --no-transfer-progress -pl contracts,local-stack,audit-service install -DskipTests -Dspotless.check.skip=true
 ./mvnw -B --no-transfer-progress -pl audit-service test -Dspotless.check.skip=true \
   -Dtest=SweepBenchmark -Dsurefire.failIfNoSpecifiedTests=false -Dkw.bench=true -Dkw.bench.keys="$keys" \
   | grep '^BENCH'
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -19,6 +19,7 @@ import io.quarkus.scheduler.Scheduled;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+import io.vertx.core.Context;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.core.buffer.Buffer;
@@ -86,65 +87,86 @@ public class DeliveryWorker {
         .replaceWithVoid();
   }
 
-  /** Sends what is due now; the number of deliveries attempted. */
+  /**
+   * Sends what is due now, one delivery after the other, at most {@value #BATCH} per call; the
+   * number of deliveries attempted.
+   */
   public Uni<Integer> sendDue() {
-    Instant now = clock.instant();
-    // lease the batch so a slow send is not picked up again by the next tick
-    Instant lease = now.plus(config.alerts().timeout().multipliedBy(3));
-    return Panache.withTransaction(
-            () ->
-                AlertDelivery.<AlertDelivery>find(
-                        "status = ?1 and nextAttemptAt <= ?2",
-                        Sort.by("nextAttemptAt"),
-                        AlertDelivery.PENDING,
-                        now)
-                    .page(0, BATCH)
-                    .list()
-                    .invoke(list -> list.forEach(d -> d.nextAttemptAt = lease)))
-        .chain(
-            list -> {
-              Uni<Void> chain = Uni.createFrom().voidItem();
-              for (AlertDelivery d : list) {
-                chain = chain.chain(() -> attempt(d));
-              }
-              return chain.replaceWith(list.size());
-            });
+    return sendFrom(0);
   }
 
-  private Uni<Void> attempt(AlertDelivery d) {
-    return Panache.withSession(() -> content(d))
-        .chain(c -> send(d, c))
-        .map(x -> (String) null)
-        .onFailure()
-        .recoverWithItem(DeliveryWorker::describe)
-        .chain(error -> record(d, error));
+  private Uni<Integer> sendFrom(int done) {
+    if (done >= BATCH) {
+      return Uni.createFrom().item(done);
+    }
+    return claimAndSend().chain(sent -> sent ? sendFrom(done + 1) : Uni.createFrom().item(done));
   }
 
-  private Uni<Void> record(AlertDelivery d, String error) {
+  /**
+   * Claims the next due delivery with {@code FOR UPDATE SKIP LOCKED} and holds the row lock while
+   * it is sent and its outcome recorded, all in one transaction: another worker (a second tick, a
+   * second instance) skips a row that is being sent instead of sending it again, whatever time the
+   * send takes; no lease can expire under a slow send. If the process dies mid-send, PostgreSQL
+   * drops the lock with the connection and the row is sent again (at least once; receivers
+   * de-duplicate on {@code X-Keywarden-Delivery}). False when nothing is due.
+   */
+  Uni<Boolean> claimAndSend() {
     Instant now = clock.instant();
+    Context context = io.vertx.core.Vertx.currentContext();
     return Panache.withTransaction(
         () ->
-            AlertDelivery.<AlertDelivery>findById(d.id)
-                .invoke(
-                    stored -> {
-                      stored.attempts += 1;
-                      if (error == null) {
-                        stored.status = AlertDelivery.DELIVERED;
-                        stored.deliveredAt = now;
-                        stored.lastError = null;
-                      } else {
-                        stored.lastError = error.length() > 500 ? error.substring(0, 500) : error;
-                        if (stored.attempts >= config.alerts().maxAttempts()) {
-                          stored.status = AlertDelivery.FAILED;
-                          LOG.warnf(
-                              "alert %s on %s gave up after %d attempts: %s",
-                              stored.id, stored.channel, stored.attempts, stored.lastError);
-                        } else {
-                          stored.nextAttemptAt = now.plus(backoff(stored.attempts));
-                        }
+            Panache.getSession()
+                .chain(
+                    s ->
+                        s.createNativeQuery(
+                                "select * from alert_deliveries where status = :pending and"
+                                    + " next_attempt_at <= :now order by next_attempt_at"
+                                    + " limit 1 for update skip locked",
+                                AlertDelivery.class)
+                            .setParameter("pending", AlertDelivery.PENDING)
+                            .setParameter("now", now)
+                            .getResultList())
+                .chain(
+                    claimed -> {
+                      if (claimed.isEmpty()) {
+                        return Uni.createFrom().item(false);
                       }
-                    })
-                .replaceWithVoid());
+                      AlertDelivery d = claimed.get(0);
+                      Uni<String> outcome =
+                          content(d)
+                              .chain(c -> send(d, c))
+                              .ifNoItem()
+                              .after(config.alerts().timeout().multipliedBy(2))
+                              .failWith(() -> new DeliveryFailed("timed out"))
+                              .map(x -> (String) null)
+                              .onFailure()
+                              .recoverWithItem(DeliveryWorker::describe);
+                      if (context != null) {
+                        // back on the session's context: the send may complete on another thread
+                        outcome = outcome.emitOn(r -> context.runOnContext(x -> r.run()));
+                      }
+                      return outcome.invoke(error -> record(d, error)).replaceWith(true);
+                    }));
+  }
+
+  private void record(AlertDelivery stored, String error) {
+    Instant now = clock.instant();
+    stored.attempts += 1;
+    if (error == null) {
+      stored.status = AlertDelivery.DELIVERED;
+      stored.deliveredAt = now;
+      stored.lastError = null;
+    } else {
+      stored.lastError = error.length() > 500 ? error.substring(0, 500) : error;
+      if (stored.attempts >= config.alerts().maxAttempts()) {
+        stored.status = AlertDelivery.FAILED;
+        LOG.warnf(
+            "alert %s on %s gave up after %d attempts: %s",
+            stored.id, stored.channel, stored.attempts, stored.lastError);
+      } else {
+        stored.nextAttemptAt = now.plus(backoff(stored.attempts));
+      }
+    }
   }
 
   Duration backoff(int attemptsSoFar) {

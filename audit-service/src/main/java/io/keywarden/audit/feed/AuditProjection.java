@@ -49,10 +49,13 @@ public class AuditProjection {
                       if (existing != null && existing.version >= k.version()) {
                         return Uni.createFrom().item(false);
                       }
-                      AuditKey key = existing != null ? existing : new AuditKey();
+                      if (existing != null) {
+                        copy(k, existing);
+                        return engine.evaluate(existing).replaceWith(true);
+                      }
+                      AuditKey key = new AuditKey();
                       copy(k, key);
-                      Uni<?> saved = existing != null ? Uni.createFrom().item(key) : key.persist();
-                      return saved.chain(() -> engine.evaluate(key)).replaceWith(true);
+                      return key.persist().chain(() -> engine.evaluateNew(key)).replaceWith(true);
                     }));
   }
 

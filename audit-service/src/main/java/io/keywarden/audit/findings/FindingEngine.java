@@ -43,6 +43,18 @@ public class FindingEngine {
     return evaluate(List.of(key));
   }
 
+  /**
+   * Evaluates a key whose row this transaction has just inserted: it can have neither findings nor
+   * usage rows yet (usage of an unknown key creates the row first, and rows are never deleted; a
+   * concurrent insert of the same row makes this transaction fail and the event is retried), so the
+   * two reads of {@link #evaluate(List)} are skipped.
+   */
+  public Uni<Void> evaluateNew(AuditKey key) {
+    Instant now = clock.instant();
+    LocalDate today = LocalDate.ofInstant(now, ZoneOffset.UTC);
+    return apply(key, rules.evaluate(key.facts(today, 0, 0), now), List.of(), now);
+  }
+
   /** Re-evaluates a batch of keys in the current transaction. */
   public Uni<Void> evaluate(List<AuditKey> keys) {
     if (keys.isEmpty()) {
