@@ -2,8 +2,8 @@ package io.keywarden.audit.report;
 
 import io.keywarden.audit.domain.AuditKey;
 import io.keywarden.audit.domain.Finding;
-import io.keywarden.audit.rest.ApiProblem;
-import io.keywarden.audit.rest.Caller;
+import io.keywarden.support.rest.ApiProblem;
+import io.keywarden.support.rest.Caller;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.panache.common.Sort;
 import io.quarkus.qute.Location;

@@ -4,6 +4,8 @@ import io.keywarden.audit.domain.AlertDelivery;
 import io.keywarden.audit.domain.AlertSettings;
 import io.keywarden.audit.findings.FindingType;
 import io.keywarden.audit.rest.Views.DeliveryView;
+import io.keywarden.support.rest.ApiProblem;
+import io.keywarden.support.rest.Caller;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.panache.common.Sort;
 import io.smallrye.mutiny.Uni;

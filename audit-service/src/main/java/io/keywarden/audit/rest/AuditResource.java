@@ -6,6 +6,8 @@ import io.keywarden.audit.findings.FindingSweep;
 import io.keywarden.audit.findings.FindingType;
 import io.keywarden.audit.rest.Views.FindingView;
 import io.keywarden.audit.rest.Views.KeyView;
+import io.keywarden.support.rest.ApiProblem;
+import io.keywarden.support.rest.Caller;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.panache.common.Sort;
 import io.smallrye.mutiny.Uni;

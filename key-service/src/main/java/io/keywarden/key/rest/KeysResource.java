@@ -6,6 +6,8 @@ import io.keywarden.key.rest.KeyRequests.CreateKey;
 import io.keywarden.key.rest.KeyRequests.Rotate;
 import io.keywarden.key.service.KeyService;
 import io.keywarden.key.service.KeyService.ListQuery;
+import io.keywarden.support.rest.ApiProblem;
+import io.keywarden.support.rest.Caller;
 import io.smallrye.mutiny.Uni;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.Consumes;

@@ -3,6 +3,7 @@ package io.keywarden.key.rest;
 import io.keywarden.key.leak.GithubLeakIntake;
 import io.keywarden.key.leak.GithubPublicKeys;
 import io.keywarden.key.service.KeyService;
+import io.keywarden.support.rest.ApiProblem;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.enterprise.context.ApplicationScoped;

@@ -5,6 +5,8 @@ import io.keywarden.contracts.Money;
 import io.keywarden.key.domain.KeyPolicyRow;
 import io.keywarden.key.service.EffectivePolicy;
 import io.keywarden.key.service.KeyService;
+import io.keywarden.support.rest.ApiProblem;
+import io.keywarden.support.rest.Caller;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.smallrye.mutiny.Uni;
 import jakarta.annotation.security.RolesAllowed;

@@ -12,6 +12,8 @@ import io.keywarden.key.usekey.UseKeyClient;
 import io.keywarden.key.usekey.UseKeyConfig;
 import io.keywarden.key.usekey.UseKeyRenderer;
 import io.keywarden.key.usekey.UseKeyRequest;
+import io.keywarden.support.rest.ApiProblem;
+import io.keywarden.support.rest.Caller;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.smallrye.mutiny.Uni;
 import jakarta.annotation.security.RolesAllowed;

@@ -7,7 +7,7 @@ import io.keywarden.key.domain.Json;
 import io.keywarden.key.domain.KeyGroup;
 import io.keywarden.key.outbox.Outbox;
 import io.keywarden.key.outbox.OutboxRelay;
-import io.keywarden.key.rest.ApiProblem;
+import io.keywarden.support.rest.ApiProblem;
 import io.quarkus.hibernate.reactive.panache.Panache;
 import io.quarkus.hibernate.reactive.panache.common.WithSession;
 import io.quarkus.panache.common.Sort;

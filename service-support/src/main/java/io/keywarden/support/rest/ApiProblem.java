@@ -1,4 +1,4 @@
-package io.keywarden.key.rest;
+package io.keywarden.support.rest;
 
 /**
  * A client error with the field at fault, rendered as RFC 9457 problem+json. Messages never contain

@@ -1,4 +1,4 @@
-package io.keywarden.audit.rest;
+package io.keywarden.support.rest;
 
 import io.quarkus.security.identity.SecurityIdentity;
 import jakarta.enterprise.context.RequestScoped;

@@ -1,4 +1,4 @@
-package io.keywarden.key.rest;
+package io.keywarden.support.rest;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 

@@ -1,4 +1,4 @@
-package io.keywarden.key.config;
+package io.keywarden.support.config;
 
 import io.quarkus.arc.DefaultBean;
 import jakarta.enterprise.inject.Produces;

@@ -1,4 +1,4 @@
-package io.keywarden.key.rest;
+package io.keywarden.support.rest;
 
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.databind.JsonMappingException;
@@ -21,7 +21,7 @@ import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 public class ProblemMappers {
   private static final Logger LOG = Logger.getLogger(ProblemMappers.class);
 
-  static Response problem(int status, String title, String detail, String field) {
+  public static Response problem(int status, String title, String detail, String field) {
     return Response.status(status)
         .type(Problem.MEDIA_TYPE)
         .entity(new Problem("about:blank", title, status, withhold(detail), withhold(field)))
@@ -38,7 +38,7 @@ public class ProblemMappers {
    * not come back in an error body. Any run shaped like a key (32+ of [A-Za-z0-9_-]) other than a
    * UUID is withheld.
    */
-  static String withhold(String text) {
+  public static String withhold(String text) {
     if (text == null || text.length() < 32) {
       return text;
     }
