@@ -13,6 +13,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.logging.Formatter;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.logging.StreamHandler;
 
 /**
  * The run command: {@code Main --root DIR [--fresh] [--no-services]}. Starts the stack and the
@@ -20,20 +26,12 @@ import java.util.concurrent.CountDownLatch;
  */
 public final class Main {
   private static final String WELCOME_CREDIT = "10.00";
+  private static final Logger LOG = logManagerFirst();
 
   private Main() {}
 
   public static void main(String[] args) throws Exception {
-    // quarkus-test-common puts JBoss LogManager on the class path; JUL complains unless it is set
-    // before the first logger.
-    if (System.getProperty("java.util.logging.manager") == null) {
-      try {
-        Class.forName("org.jboss.logmanager.LogManager", false, Main.class.getClassLoader());
-        System.setProperty("java.util.logging.manager", "org.jboss.logmanager.LogManager");
-      } catch (ClassNotFoundException e) {
-        // plain JUL then
-      }
-    }
+    consoleLogging();
     Path root = null;
     boolean fresh = false;
     boolean services = true;
@@ -43,7 +41,7 @@ public final class Main {
         case "--fresh" -> fresh = true;
         case "--no-services" -> services = false;
         default -> {
-          System.err.println(
+          LOG.severe(
               "unknown argument " + args[i] + "; usage: Main --root DIR [--fresh] [--no-services]");
           System.exit(2);
         }
@@ -61,10 +59,10 @@ public final class Main {
             java.util.EnumSet.of(
                 StackPort.KEY_SERVICE, StackPort.USAGE_SERVICE, StackPort.AUDIT_SERVICE));
       }
-      System.out.println("Starting PostgreSQL, Kafka and Keycloak (home " + config.home() + ")...");
+      LOG.info("Starting PostgreSQL, Kafka and Keycloak (home " + config.home() + ")...");
       stack = LocalStack.start(config);
     } catch (IllegalStateException e) {
-      System.err.println("keywarden: " + e.getMessage());
+      LOG.severe("keywarden: " + e.getMessage());
       System.exit(1);
       return;
     }
@@ -77,20 +75,64 @@ public final class Main {
         creditDemoUsers(stack);
       }
     } catch (RuntimeException e) {
-      System.err.println("keywarden: " + e.getMessage());
+      LOG.severe("keywarden: " + e.getMessage());
       stack.close();
       System.exit(1);
     }
     Duration total = Duration.ofNanos(System.nanoTime() - begin);
-    System.out.println(summary(stack, services, total));
+    LOG.info(summary(stack, services, total));
     stopped.await();
+  }
+
+  /** Chooses the log manager before the first logger exists, then gives this class its logger. */
+  private static Logger logManagerFirst() {
+    // quarkus-test-common puts JBoss LogManager on the class path; JUL complains unless it is set
+    // before the first logger.
+    if (System.getProperty("java.util.logging.manager") == null) {
+      try {
+        Class.forName("org.jboss.logmanager.LogManager", false, Main.class.getClassLoader());
+        System.setProperty("java.util.logging.manager", "org.jboss.logmanager.LogManager");
+      } catch (ClassNotFoundException e) {
+        // plain JUL then
+      }
+    }
+    return Logger.getLogger(Main.class.getName());
+  }
+
+  /**
+   * The run command talks to its user through the stack's loggers: INFO and up, message only, on
+   * standard output (warnings and errors carry their level).
+   */
+  private static void consoleLogging() {
+    Formatter plain =
+        new Formatter() {
+          @Override
+          public String format(LogRecord r) {
+            String level =
+                r.getLevel().intValue() >= Level.WARNING.intValue() ? r.getLevel() + ": " : "";
+            return level + formatMessage(r) + System.lineSeparator();
+          }
+        };
+    Handler console =
+        new StreamHandler(System.out, plain) {
+          @Override
+          public synchronized void publish(LogRecord r) {
+            super.publish(r);
+            flush();
+          }
+        };
+    console.setLevel(Level.INFO);
+    Logger stackLoggers = Logger.getLogger("io.keywarden.stack");
+    stackLoggers.setLevel(Level.INFO);
+    stackLoggers.setUseParentHandlers(false);
+    stackLoggers.addHandler(console);
   }
 
   private static void startServices(LocalStack stack) {
     StackConfig config = stack.config();
     String usageUrl = "http://localhost:" + config.usageServicePort();
     String keyUrl = "http://localhost:" + config.keyServicePort();
-    System.out.println("Starting key-service, usage-service, audit-service...");
+    LOG.info("Starting key-service, usage-service, audit-service...");
     // usage-service first: key-service calls it.
     stack.startService(
         "usage-service", config.usageServicePort(), serviceProperties(stack, Map.of()));
@@ -147,14 +189,9 @@ public final class Main {
                 .POST(HttpRequest.BodyPublishers.ofString(body))
                 .build();
         HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-        if (response.statusCode() == 404) {
-          System.err.println(
-              "WARNING: usage-service has no credits endpoint yet (404); "
-                  + user
-                  + " starts without credit");
-        } else if (response.statusCode() / 100 != 2) {
-          System.err.println(
-              "WARNING: crediting "
+        if (response.statusCode() / 100 != 2) {
+          LOG.warning(
+              "crediting "
                   + user
                   + " failed: HTTP "
                   + response.statusCode()
@@ -163,7 +200,7 @@ public final class Main {
         }
       }
     } catch (IOException | RuntimeException e) {
-      System.err.println("WARNING: could not credit the demo users: " + e.getMessage());
+      LOG.warning("could not credit the demo users: " + e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

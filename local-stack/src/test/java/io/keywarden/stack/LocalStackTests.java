@@ -178,9 +178,9 @@ class LocalStackTests {
     assertThat(stack.mail().messages()).hasSize(1);
     assertThat(stack.mail().messages().get(0).getSubject()).isEqualTo("stale key");
     java.nio.file.Path saved = stack.home().resolve("mail/1.eml");
-    for (int i = 0; i < 50 && !java.nio.file.Files.exists(saved); i++) {
-      Thread.sleep(100);
-    }
+    org.awaitility.Awaitility.await()
+        .atMost(java.time.Duration.ofSeconds(5))
+        .until(() -> java.nio.file.Files.exists(saved));
     assertThat(java.nio.file.Files.readString(saved)).contains("your key is stale");
   }
 

@@ -101,17 +101,17 @@ class NginxGatewayTests {
             .redirectErrorStream(true)
             .redirectOutput(dir.resolve("stdout.log").toFile())
             .start();
-    long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-    while (true) {
-      try (Socket s = new Socket("127.0.0.1", nginxPort)) {
-        break;
-      } catch (IOException e) {
-        if (System.nanoTime() > end || !nginx.isAlive()) {
-          throw new IllegalStateException(
-              "nginx did not start: " + Files.readString(dir.resolve("stdout.log")));
-        }
-        Thread.sleep(50);
-      }
+    try {
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(50))
+          .until(() -> !nginx.isAlive() || accepts(nginxPort));
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      // reported below with nginx's output
+    }
+    if (!nginx.isAlive() || !accepts(nginxPort)) {
+      throw new IllegalStateException(
+          "nginx did not start: " + Files.readString(dir.resolve("stdout.log")));
     }
   }
 
@@ -326,5 +326,13 @@ class NginxGatewayTests {
 
   static final class ForwardAuthHeader {
     static final String NAME = "X-Keywarden-Gateway-Secret";
+  }
+
+  private static boolean accepts(int port) {
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
   }
 }

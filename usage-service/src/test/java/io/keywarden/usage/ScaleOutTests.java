@@ -189,17 +189,10 @@ class ScaleOutTests {
 
   private void awaitCode(ServiceProcess s, String secret, String code, Duration max)
       throws Exception {
-    long end = System.nanoTime() + max.toNanos();
-    String last = null;
-    while (System.nanoTime() < end) {
-      last = code(s, secret);
-      if (last.equals(code)) {
-        return;
-      }
-      Thread.sleep(20);
-    }
-    throw new AssertionError(
-        "instance on " + s.port() + " still answers " + last + ", expected " + code);
+    org.awaitility.Awaitility.await("instance on " + s.port() + " answers " + code)
+        .atMost(max)
+        .pollInterval(Duration.ofMillis(20))
+        .until(() -> code(s, secret), code::equals);
   }
 
   @Test
@@ -383,7 +376,11 @@ class ScaleOutTests {
                   return null;
                 }));
       }
-      Thread.sleep(3000); // stopped: the callers' first requests wait in the socket
+      // held stopped for 3 s (beyond the 1 s stall threshold): no caller gets any answer meanwhile
+      org.awaitility.Awaitility.await()
+          .pollDelay(Duration.ofSeconds(3))
+          .atMost(Duration.ofSeconds(5))
+          .until(codes::isEmpty);
       signal(b, "CONT");
       for (Future<?> f : fs) {
         f.get(60, TimeUnit.SECONDS);

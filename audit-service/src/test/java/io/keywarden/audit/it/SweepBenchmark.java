@@ -72,18 +72,11 @@ class SweepBenchmark {
         "jdbc:postgresql://localhost:"
             + ConfigProvider.getConfig().getValue("kw.db.port", String.class)
             + "/auditservice";
-    long count = 0;
     try (Connection c = DriverManager.getConnection(url, "postgres", "")) {
-      while (count < n) {
-        Thread.sleep(500);
-        try (ResultSet rs =
-            c.createStatement()
-                .executeQuery(
-                    "select count(*) from audit_keys where account = '" + account + "'")) {
-          rs.next();
-          count = rs.getLong(1);
-        }
-      }
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofMinutes(30))
+          .pollInterval(Duration.ofMillis(500))
+          .until(() -> keysOf(c, account) >= n);
     }
     long consumed = System.nanoTime();
     double consumeSeconds = (consumed - sendStart) / 1e9;
@@ -226,5 +219,16 @@ class SweepBenchmark {
     return "jdbc:postgresql://localhost:"
         + ConfigProvider.getConfig().getValue("kw.db.port", String.class)
         + "/auditservice";
+  }
+
+  private static long keysOf(Connection c, String account) throws java.sql.SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement("select count(*) from audit_keys where account = ?")) {
+      ps.setString(1, account);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
   }
 }

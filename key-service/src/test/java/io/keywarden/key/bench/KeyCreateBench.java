@@ -127,9 +127,13 @@ public final class KeyCreateBench {
     Phase measured = creates(base, tokens, CREATES, answered);
     long cpuAfter = cpuTicks(servicePid);
     String loadAfter = loadAverage();
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (System.nanoTime() < deadline && !arrivals.keySet().containsAll(answered.keySet())) {
-      Thread.sleep(100);
+    try {
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> arrivals.keySet().containsAll(answered.keySet()));
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      // reported below as missing events
     }
     stop.set(true);
     consumer.join();
