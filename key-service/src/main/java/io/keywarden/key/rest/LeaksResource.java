@@ -2,6 +2,7 @@ package io.keywarden.key.rest;
 
 import io.keywarden.key.leak.GithubLeakIntake;
 import io.keywarden.key.leak.GithubPublicKeys;
+import io.keywarden.key.leak.LeakFeedback;
 import io.keywarden.key.service.KeyService;
 import io.keywarden.support.rest.ApiProblem;
 import io.smallrye.mutiny.Uni;
@@ -16,7 +17,9 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.net.URI;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -62,48 +65,53 @@ public class LeaksResource {
     // request's Vert.x context, where Hibernate Reactive must run
     io.vertx.core.Context ctx = io.vertx.core.Vertx.currentContext();
     Executor back = ctx == null ? Runnable::run : r -> ctx.runOnContext(v -> r.run());
+    // one pass verifies and parses; the hashes it asks about (plausible tokens only) are looked up
+    // afterwards on the Vert.x context, and the feedback is labelled from the answer
+    List<String> asked = new ArrayList<>();
     return Uni.createFrom()
         .item(
             () ->
                 intake.handle(
-                    keyId, signature, body == null ? new byte[0] : body, hashes -> Set.of()))
+                    keyId,
+                    signature,
+                    body == null ? new byte[0] : body,
+                    hashes -> {
+                      asked.addAll(hashes);
+                      return Set.of();
+                    }))
         .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
         .emitOn(back)
         .chain(
-            first -> {
-              if (first.status() == GithubLeakIntake.Status.UNAUTHORIZED) {
-                throw new ApiProblem(
-                    401, "Unauthorized", GithubLeakIntake.HEADER_SIGNATURE, first.reason());
-              }
-              if (first.status() == GithubLeakIntake.Status.BAD_REQUEST) {
-                throw ApiProblem.badRequest(null, first.reason());
-              }
-              return Uni.createFrom().item(first);
-            })
-        .chain(
             verified -> {
-              // the candidates are the hashes of every plausible token, known or not
-              Set<String> candidates = new HashSet<>();
-              verified.feedback().forEach(f -> candidates.add(f.token_hash()));
-              return keys.knownHashes(candidates);
-            })
-        .chain(
-            known ->
-                Uni.createFrom()
-                    .item(() -> intake.handle(keyId, signature, body, hashes -> known))
-                    .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
-                    .emitOn(back))
-        .chain(
-            result ->
-                keys.markLeakedByHash(result.leakedHashes())
-                    .map(
-                        marked -> {
-                          if (!marked.isEmpty()) {
-                            LOG.infof(
-                                "GitHub reported %d of our keys as leaked; marked leaked",
-                                marked.size());
-                          }
-                          return Response.status(201).entity(result.feedback()).build();
-                        }));
+              if (verified.status() == GithubLeakIntake.Status.UNAUTHORIZED) {
+                throw new ApiProblem(
+                    401, "Unauthorized", GithubLeakIntake.HEADER_SIGNATURE, verified.reason());
+              }
+              if (verified.status() == GithubLeakIntake.Status.BAD_REQUEST) {
+                throw ApiProblem.badRequest(null, verified.reason());
+              }
+              return keys.knownHashes(new HashSet<>(asked))
+                  .chain(
+                      known ->
+                          keys.markLeakedByHash(known)
+                              .map(
+                                  marked -> {
+                                    if (!marked.isEmpty()) {
+                                      LOG.infof(
+                                          "GitHub reported %d of our keys as leaked; marked leaked",
+                                          marked.size());
+                                    }
+                                    List<LeakFeedback> feedback =
+                                        verified.feedback().stream()
+                                            .map(
+                                                f ->
+                                                    LeakFeedback.ofHash(
+                                                        f.token_hash(),
+                                                        f.token_type(),
+                                                        known.contains(f.token_hash())))
+                                            .toList();
+                                    return Response.status(201).entity(feedback).build();
+                                  }));
+            });
   }
 }

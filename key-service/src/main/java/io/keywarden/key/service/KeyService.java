@@ -407,31 +407,25 @@ public class KeyService {
   }
 
   public Uni<ApiKey> disable(String account, UUID id) {
-    return transition(
-        account,
-        id,
-        KeyEventType.DISABLED,
-        (k, now) -> {
-          requireChangeable(k, now);
-          if (k.storedStatus() == KeyStatus.DISABLED) {
-            return false;
-          }
-          k.status = KeyStatus.DISABLED.wire();
-          return true;
-        });
+    return setStatus(account, id, KeyStatus.DISABLED, KeyEventType.DISABLED);
   }
 
   public Uni<ApiKey> enable(String account, UUID id) {
+    return setStatus(account, id, KeyStatus.ACTIVE, KeyEventType.ENABLED);
+  }
+
+  /** Disable / enable: only for keys that can still change; a no-op (no event) when already so. */
+  private Uni<ApiKey> setStatus(String account, UUID id, KeyStatus to, KeyEventType type) {
     return transition(
         account,
         id,
-        KeyEventType.ENABLED,
+        type,
         (k, now) -> {
           requireChangeable(k, now);
-          if (k.storedStatus() == KeyStatus.ACTIVE) {
+          if (k.storedStatus() == to) {
             return false;
           }
-          k.status = KeyStatus.ACTIVE.wire();
+          k.status = to.wire();
           return true;
         });
   }

@@ -72,10 +72,14 @@ public class KeyCheck {
     if (!plausible(secret)) {
       return new Result(DecisionCode.INVALID_KEY, null, null);
     }
-    return checkHash(KeyFormat.sha256Hex(secret), clientIp, model);
+    return check(KeyProjection.Hash.of(KeyFormat.sha256(secret)), clientIp, model);
   }
 
   public Result checkHash(String hash, String clientIp, String model) {
+    return check(KeyProjection.Hash.parse(hash), clientIp, model);
+  }
+
+  private Result check(KeyProjection.Hash hash, String clientIp, String model) {
     if (!freshness.isFresh()) {
       // paused and maybe behind on revocations: allow nothing until caught up (M6)
       return new Result(DecisionCode.UNAVAILABLE, null, null);

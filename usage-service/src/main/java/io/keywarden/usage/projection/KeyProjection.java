@@ -30,6 +30,12 @@ public class KeyProjection {
    * the hash index.
    */
   public record Hash(long a, long b, long c, long d) {
+    /** From a 32-byte SHA-256 digest, with no hex text in between (the request path). */
+    public static Hash of(byte[] digest) {
+      java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(digest);
+      return new Hash(b.getLong(), b.getLong(), b.getLong(), b.getLong());
+    }
+
     /** Parses 64 lower-case hex digits; anything else is no hash (null): it matches nothing. */
     public static Hash parse(String hex) {
       if (hex == null || hex.length() != 64) {
@@ -63,7 +69,7 @@ public class KeyProjection {
   private final Map<String, KeyEntry> byId = new ConcurrentHashMap<>();
   private final Map<Hash, KeyEntry> byHash = new ConcurrentHashMap<>();
   private final Map<String, String> names = new ConcurrentHashMap<>();
-  private final Map<String, KeyEntry> byPreviousHash = new ConcurrentHashMap<>();
+  private final Map<Hash, KeyEntry> byPreviousHash = new ConcurrentHashMap<>();
   private final Map<String, GroupEntry> groups = new ConcurrentHashMap<>();
   private final java.util.concurrent.atomic.LongAdder lookups =
       new java.util.concurrent.atomic.LongAdder();
@@ -93,7 +99,10 @@ public class KeyProjection {
       byHash.put(hash, entry);
     }
     if (k.previousKeyHash() != null) {
-      byPreviousHash.put(k.previousKeyHash(), entry);
+      Hash previous = Hash.parse(k.previousKeyHash());
+      if (previous != null) {
+        byPreviousHash.put(previous, entry);
+      }
     }
     byId.put(k.keyId(), entry);
     if (old != null) {
@@ -101,8 +110,8 @@ public class KeyProjection {
         byHash.remove(old.hash(), old);
       }
       String op = old.key().previousKeyHash();
-      if (op != null && !op.equals(k.previousKeyHash())) {
-        byPreviousHash.remove(op, old);
+      if (op != null && !op.equals(k.previousKeyHash()) && Hash.parse(op) != null) {
+        byPreviousHash.remove(Hash.parse(op), old);
       }
     }
     return true;
@@ -159,15 +168,24 @@ public class KeyProjection {
 
   /** Looks a secret's hash up: the current secret, or an old one still within its overlap. */
   public Optional<Match> byHash(String hash, Instant now) {
-    lookups.increment();
     Hash h = Hash.parse(hash);
-    KeyEntry e = h == null ? null : byHash.get(h);
+    if (h == null) {
+      lookups.increment();
+      return Optional.empty();
+    }
+    return byHash(h, now);
+  }
+
+  /** The same for a parsed hash (the request path computes it from the digest directly). */
+  public Optional<Match> byHash(Hash h, Instant now) {
+    lookups.increment();
+    KeyEntry e = byHash.get(h);
     if (e != null) {
       return Optional.of(new Match(e, false));
     }
-    e = byPreviousHash.get(hash);
+    e = byPreviousHash.get(h);
     if (e != null
-        && hash.equals(e.key().previousKeyHash())
+        && h.equals(Hash.parse(e.key().previousKeyHash()))
         && e.key().previousKeyExpiresAt() != null
         && now.isBefore(e.key().previousKeyExpiresAt())) {
       return Optional.of(new Match(e, true));
