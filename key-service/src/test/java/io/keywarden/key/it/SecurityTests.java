@@ -115,6 +115,49 @@ class SecurityTests {
         .body("name", org.hamcrest.Matchers.hasItem("default"));
   }
 
+  @jakarta.inject.Inject io.keywarden.support.security.VerifiedTokenCache tokenCache;
+
+  @Test
+  void aVerifiedTokenIsAnsweredFromTheCacheWithItsOwnIdentityAndRoles() {
+    String alice = Tokens.password(Stack.issuer(), "alice");
+    String bob = Tokens.password(Stack.issuer(), "bob");
+    given().auth().oauth2(alice).get("/api/keys").then().statusCode(200);
+    given().auth().oauth2(bob).get("/api/keys").then().statusCode(200);
+    long hitsBefore = tokenCache.hits();
+
+    String name = Kw.uniqueName("cached");
+    given()
+        .auth()
+        .oauth2(alice)
+        .contentType("application/json")
+        .body("{\"name\":\"" + name + "\",\"group\":\"default\"}")
+        .post("/api/keys")
+        .then()
+        .statusCode(201);
+    // each token keeps its own account and roles when it comes from the cache
+    given()
+        .auth()
+        .oauth2(alice)
+        .get("/api/keys?q=" + name)
+        .then()
+        .statusCode(200)
+        .body("items.name", org.hamcrest.Matchers.hasItem(name));
+    given()
+        .auth()
+        .oauth2(bob)
+        .get("/api/keys?q=" + name)
+        .then()
+        .statusCode(200)
+        .body("items", org.hamcrest.Matchers.empty());
+    given().auth().oauth2(alice).get("/api/admin/keys").then().statusCode(403);
+    assertThat(tokenCache.hits() - hitsBefore).isGreaterThanOrEqualTo(4);
+
+    // a token differing from a cached one in its signature is verified, and refused
+    String tampered =
+        alice.substring(0, alice.length() - 4) + (alice.endsWith("AAAA") ? "BBBB" : "AAAA");
+    given().auth().oauth2(tampered).get("/api/keys").then().statusCode(401);
+  }
+
   @Test
   void noTokenOrABadTokenIsA401ProblemEverywhere() {
     String id = UUID.randomUUID().toString();
