@@ -41,24 +41,19 @@ public class Outbox {
     return write(Topics.GROUPS, group.name, event);
   }
 
-  /** The same, inside a transaction of the reactive client (the create path). */
-  public Uni<Void> keyEvent(
-      io.vertx.mutiny.sqlclient.SqlConnection conn, KeyEventType type, ApiKey key) {
-    Instant now = clock.instant();
+  /** An encoded key event for a row the caller writes itself (the create path's SQL function). */
+  public record Pending(
+      UUID eventId, String topic, String recordKey, String type, String payload) {}
+
+  public Pending pendingKeyEvent(KeyEventType type, ApiKey key, Instant now) {
     CloudEvent<?> event =
         CloudEvent.of(type.type(), SOURCE, key.id.toString(), now, key.snapshot(now));
-    return conn.preparedQuery(
-            "insert into outbox (event_id, topic, record_key, event_type, payload, created_at)"
-                + " values ($1, $2, $3, $4, $5, $6)")
-        .execute(
-            io.vertx.mutiny.sqlclient.Tuple.of(
-                UUID.fromString(event.id()),
-                Topics.KEY_EVENTS,
-                key.id.toString(),
-                event.type(),
-                EventCodec.encode(event),
-                now.atOffset(java.time.ZoneOffset.UTC)))
-        .replaceWithVoid();
+    return new Pending(
+        UUID.fromString(event.id()),
+        Topics.KEY_EVENTS,
+        key.id.toString(),
+        event.type(),
+        EventCodec.encode(event));
   }
 
   private Uni<Void> write(String topic, String key, CloudEvent<?> event) {

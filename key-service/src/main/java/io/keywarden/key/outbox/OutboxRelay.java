@@ -20,7 +20,9 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Message;
@@ -32,11 +34,19 @@ import org.jboss.logging.Logger;
  * acknowledged them (acks=all, idempotent producer). Rows are claimed with {@code FOR UPDATE SKIP
  * LOCKED}, so several key-service instances can relay side by side. A crash between the send and
  * the mark re-sends the rows: consumers de-duplicate by event id and version.
+ *
+ * <p>Fast path (the create path): a row written already claimed by its writer ({@code
+ * claimed_until} a few seconds ahead) is handed over here right after its commit with its payload,
+ * sent at once without reading it back, and marked published in batches after the acks. The polling
+ * relay leaves such a row alone until its claim lapses, so it only publishes it when the writer did
+ * not (crash, Kafka down): at least once, never lost.
  */
 @ApplicationScoped
 public class OutboxRelay {
   private static final Logger LOG = Logger.getLogger(OutboxRelay.class);
   private static final int BATCH = 500;
+  private static final byte[] CONTENT_TYPE =
+      "application/cloudevents+json; charset=UTF-8".getBytes(StandardCharsets.UTF_8);
 
   private final Pool pool;
 
@@ -48,6 +58,14 @@ public class OutboxRelay {
   private final Clock clock;
   private final Vertx vertx;
   private final AtomicBoolean running = new AtomicBoolean();
+  private final ConcurrentLinkedQueue<Handoff> handoffs = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean draining = new AtomicBoolean();
+  private final ConcurrentLinkedQueue<Long> acked = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean marking = new AtomicBoolean();
+  private final AtomicLong fastPublished = new AtomicLong();
+
+  private record Handoff(long seq, Outbox.Pending event) {}
+
   private final AtomicBoolean again = new AtomicBoolean();
   private volatile boolean stopped;
 
@@ -67,6 +85,89 @@ public class OutboxRelay {
       return;
     }
     VertxContext.createNewDuplicatedContext(vertx.getOrCreateContext()).runOnContext(v -> loop());
+  }
+
+  /**
+   * Sends a committed, writer-claimed outbox row now (fast path). Sends keep hand-over order on the
+   * one producer; the row is marked published after Kafka acknowledged it.
+   */
+  public void publishCommitted(long seq, Outbox.Pending event) {
+    if (stopped) {
+      return; // the polling relay publishes it once the claim lapses
+    }
+    handoffs.add(new Handoff(seq, event));
+    if (draining.compareAndSet(false, true)) {
+      VertxContext.createNewDuplicatedContext(vertx.getOrCreateContext())
+          .runOnContext(v -> drain());
+    }
+  }
+
+  /** Rows published by the fast path since start (tests and diagnostics). */
+  public long fastPublished() {
+    return fastPublished.get();
+  }
+
+  private void drain() {
+    while (true) {
+      Handoff h;
+      while ((h = handoffs.poll()) != null) {
+        long seq = h.seq();
+        emitter
+            .sendMessage(
+                message(
+                    h.event().payload(),
+                    h.event().topic(),
+                    h.event().recordKey(),
+                    h.event().eventId().toString()))
+            .subscribe()
+            .with(
+                ok -> {
+                  acked.add(seq);
+                  fastPublished.incrementAndGet();
+                  flushMarks();
+                },
+                e ->
+                    LOG.warnf(
+                        "outbox row %d not sent on the fast path (the relay re-sends it): %s",
+                        seq, e.getMessage()));
+      }
+      draining.set(false);
+      if (handoffs.isEmpty() || !draining.compareAndSet(false, true)) {
+        return;
+      }
+    }
+  }
+
+  /** Marks acknowledged fast-path rows published, one UPDATE per batch of acks. */
+  private void flushMarks() {
+    if (acked.isEmpty() || !marking.compareAndSet(false, true)) {
+      return;
+    }
+    List<Long> seqs = new ArrayList<>();
+    Long s;
+    while ((s = acked.poll()) != null) {
+      seqs.add(s);
+    }
+    if (seqs.isEmpty()) {
+      marking.set(false);
+      return;
+    }
+    pool.preparedQuery(
+            "update outbox set published_at = $1 where seq = any($2) and published_at is null")
+        .execute(
+            Tuple.of(OffsetDateTime.now(clock.withZone(ZoneOffset.UTC)), seqs.toArray(Long[]::new)))
+        .subscribe()
+        .with(
+            ok -> {
+              marking.set(false);
+              flushMarks();
+            },
+            e -> {
+              marking.set(false);
+              LOG.warnf(
+                  "marking %d outbox rows published failed (the relay re-sends them): %s",
+                  seqs.size(), e.getMessage());
+            });
   }
 
   @Scheduled(
@@ -104,8 +205,10 @@ public class OutboxRelay {
         conn ->
             conn.preparedQuery(
                     "select seq, event_id, topic, record_key, payload from outbox"
-                        + " where published_at is null order by seq limit $1 for update skip locked")
-                .execute(Tuple.of(BATCH))
+                        + " where published_at is null"
+                        + " and (claimed_until is null or claimed_until < $2)"
+                        + " order by seq limit $1 for update skip locked")
+                .execute(Tuple.of(BATCH, OffsetDateTime.now(clock.withZone(ZoneOffset.UTC))))
                 .onItem()
                 .transformToUni(
                     rows -> {
@@ -122,22 +225,29 @@ public class OutboxRelay {
     // sent in seq order on one producer: per-key order holds on each partition
     List<Uni<Void>> acks = new ArrayList<>(rows.size());
     for (Row r : rows) {
-      RecordHeaders headers = new RecordHeaders();
-      headers.add(
-          "content-type",
-          "application/cloudevents+json; charset=UTF-8".getBytes(StandardCharsets.UTF_8));
-      headers.add("ce_id", r.getUUID("event_id").toString().getBytes(StandardCharsets.UTF_8));
-      Message<String> m =
-          Message.of(r.getString("payload"))
-              .addMetadata(
-                  OutgoingKafkaRecordMetadata.<String>builder()
-                      .withTopic(r.getString("topic"))
-                      .withKey(r.getString("record_key"))
-                      .withHeaders(headers)
-                      .build());
-      acks.add(emitter.sendMessage(m));
+      acks.add(
+          emitter.sendMessage(
+              message(
+                  r.getString("payload"),
+                  r.getString("topic"),
+                  r.getString("record_key"),
+                  r.getUUID("event_id").toString())));
     }
     return Uni.join().all(acks).andFailFast().replaceWithVoid();
+  }
+
+  private static Message<String> message(
+      String payload, String topic, String recordKey, String eventId) {
+    RecordHeaders headers = new RecordHeaders();
+    headers.add("content-type", CONTENT_TYPE);
+    headers.add("ce_id", eventId.getBytes(StandardCharsets.UTF_8));
+    return Message.of(payload)
+        .addMetadata(
+            OutgoingKafkaRecordMetadata.<String>builder()
+                .withTopic(topic)
+                .withKey(recordKey)
+                .withHeaders(headers)
+                .build());
   }
 
   private Uni<Integer> markPublished(SqlConnection conn, List<Row> rows) {

@@ -32,6 +32,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.time.Period;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
@@ -103,130 +104,196 @@ public class KeyService {
     }
     String hash = KeyFormat.sha256Hex(secret);
 
-    boolean quotaGiven = req.quotaUsd() != null;
-    // One transaction on the reactive client, four round trips: lock, checks, key row, outbox row.
-    // (Hibernate cost about half the CPU of a create; this path is the hot one.)
-    Uni<WithSecret> work =
-        pool.withTransaction(
-            conn ->
-                conn.preparedQuery("select pg_advisory_xact_lock(hashtext($1))")
-                    .execute(Tuple.of(account))
-                    .chain(
-                        () ->
-                            conn.preparedQuery(CREATE_CHECKS)
-                                .execute(
-                                    Tuple.of(
-                                        account,
-                                        groupName,
-                                        name.toLowerCase(Locale.ROOT),
-                                        custom ? hash : "",
-                                        now.atOffset(ZoneOffset.UTC))))
-                    .chain(
-                        rows -> {
-                          Row r = rows.iterator().next();
-                          EffectivePolicy pol = EffectivePolicy.of(policy, policyRow(r));
-                          long q = quota;
-                          if (!quotaGiven && pol.maxQuotaMicros().isPresent()) {
-                            q = pol.maxQuotaMicros().get(); // under a cap, the cap is the default
-                          }
-                          checkQuotaCap(q, pol);
-                          Boolean enabled = r.getBoolean("group_enabled");
-                          if (enabled == null || !enabled) {
-                            throw ApiProblem.badRequest(
-                                "group", "'" + safe(groupName) + "' does not exist or is disabled");
-                          }
-                          long live = r.getLong("live");
-                          if (live >= pol.maxLiveKeysPerAccount()) {
-                            throw ApiProblem.conflict(
-                                "maxLiveKeysPerAccount",
-                                "reached: this account already has "
-                                    + live
-                                    + " live keys (the cap is "
-                                    + pol.maxLiveKeysPerAccount()
-                                    + "); revoke one first");
-                          }
-                          if (r.getLong("name_taken") > 0) {
-                            throw ApiProblem.conflict(
-                                "name", "is already used by another key of this account");
-                          }
-                          if (r.getLong("hash_taken") > 0) {
-                            throw ApiProblem.conflict(
-                                "customKey",
-                                "is already in use; choose another or let Keywarden generate one");
-                          }
-                          ApiKey k = new ApiKey();
-                          k.id = UUID.randomUUID();
-                          k.account = account;
-                          k.name = name;
-                          k.group = groupName;
-                          k.status = KeyStatus.ACTIVE.wire();
-                          k.keyHash = hash;
-                          k.mask = KeyFormat.mask(secret);
-                          k.custom = custom;
-                          k.allowedIpsJson = Json.write(ips);
-                          k.quotaMicros = q;
-                          k.quotaReset = reset;
-                          k.requestsPerMinute = rl.requestsPerMinute();
-                          k.tokensPerMinute = rl.tokensPerMinute();
-                          k.concurrentRequests = rl.concurrentRequests();
-                          k.expiresAt = lifetime(requestedExpiry, expiryField, pol, true, now);
-                          k.createdAt = now;
-                          k.updatedAt = now;
-                          k.version = 1;
-                          List<String> models =
-                              Json.readModels(r.getString("models_json")).stream()
-                                  .map(io.keywarden.contracts.events.ModelPrice::id)
-                                  .toList();
-                          return conn.preparedQuery(INSERT_KEY)
-                              .execute(insertTuple(k))
-                              .chain(() -> outbox.keyEvent(conn, KeyEventType.CREATED, k))
-                              .map(v -> new WithSecret(k, secret, models));
-                        }));
-    return work.invoke(relay::wake);
+    Prepared p =
+        new Prepared(
+            account,
+            name,
+            groupName,
+            ips,
+            quota,
+            req.quotaUsd() != null,
+            reset,
+            rl,
+            requestedExpiry,
+            expiryField,
+            secret,
+            hash,
+            custom,
+            now);
+    return currentPolicy(false).chain(known -> tryCreate(p, known, known.fresh(), 0));
   }
 
-  private static final String CREATE_CHECKS =
-      "select (select enabled from key_groups where name = $2) as group_enabled,"
-          + " (select models_json from key_groups where name = $2) as models_json,"
-          + " (select count(*) from api_keys where account = $1 and status in ('active','disabled')"
-          + "   and (expires_at is null or expires_at > $5)) as live,"
-          + " (select count(*) from api_keys where account = $1 and lower(name) = $3"
-          + "   and status <> 'revoked') as name_taken,"
-          + " (select count(*) from api_keys where $4 <> '' and (key_hash = $4 or previous_key_hash = $4))"
-          + "   as hash_taken,"
-          + " p.max_live_keys_per_account, p.max_quota_micros, p.max_lifetime_seconds,"
-          + " p.default_lifetime_seconds"
-          + " from key_policy p where p.id = 1";
+  /** A create request, validated; what it becomes depends on the policy in force. */
+  private record Prepared(
+      String account,
+      String name,
+      String group,
+      List<String> ips,
+      long quota,
+      boolean quotaGiven,
+      String reset,
+      RateLimit rateLimit,
+      Instant requestedExpiry,
+      String expiryField,
+      String secret,
+      String hash,
+      boolean custom,
+      Instant now) {
 
-  private static final String INSERT_KEY =
-      "insert into api_keys (id, account, name, group_name, status, key_hash, mask, custom,"
-          + " allowed_ips, quota_micros, quota_reset, requests_per_minute, tokens_per_minute,"
-          + " concurrent_requests, expires_at, created_at, updated_at, version, spent_micros)"
-          + " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"
-          + " $18, 0)";
-
-  private static Tuple insertTuple(ApiKey k) {
-    return Tuple.tuple(
-        java.util.Arrays.asList(
-            k.id,
-            k.account,
-            k.name,
-            k.group,
-            k.status,
-            k.keyHash,
-            k.mask,
-            k.custom,
-            k.allowedIpsJson,
-            k.quotaMicros,
-            k.quotaReset,
-            k.requestsPerMinute,
-            k.tokensPerMinute,
-            k.concurrentRequests,
-            k.expiresAt == null ? null : k.expiresAt.atOffset(ZoneOffset.UTC),
-            k.createdAt.atOffset(ZoneOffset.UTC),
-            k.updatedAt.atOffset(ZoneOffset.UTC),
-            k.version));
+    ApiKey toKey(EffectivePolicy pol) {
+      long q = quota;
+      if (!quotaGiven && pol.maxQuotaMicros().isPresent()) {
+        q = pol.maxQuotaMicros().get(); // under a cap, the cap is the default
+      }
+      checkQuotaCap(q, pol);
+      ApiKey k = new ApiKey();
+      k.id = UUID.randomUUID();
+      k.account = account;
+      k.name = name;
+      k.group = group;
+      k.status = KeyStatus.ACTIVE.wire();
+      k.keyHash = hash;
+      k.mask = KeyFormat.mask(secret);
+      k.custom = custom;
+      k.allowedIpsJson = Json.write(ips);
+      k.quotaMicros = q;
+      k.quotaReset = reset;
+      k.requestsPerMinute = rateLimit.requestsPerMinute();
+      k.tokensPerMinute = rateLimit.tokensPerMinute();
+      k.concurrentRequests = rateLimit.concurrentRequests();
+      k.expiresAt = lifetime(requestedExpiry, expiryField, pol, true, now);
+      k.createdAt = now;
+      k.updatedAt = now;
+      k.version = 1;
+      return k;
+    }
   }
+
+  /** The operator's policy row as this instance last read it. */
+  private record KnownPolicy(KeyPolicyRow row, boolean fresh) {}
+
+  private volatile KnownPolicy knownPolicy;
+
+  private Uni<KnownPolicy> currentPolicy(boolean fresh) {
+    KnownPolicy known = knownPolicy;
+    if (known != null && !fresh) {
+      return Uni.createFrom().item(new KnownPolicy(known.row(), false));
+    }
+    return pool.preparedQuery(
+            "select max_live_keys_per_account, max_quota_micros, max_lifetime_seconds,"
+                + " default_lifetime_seconds from key_policy where id = 1")
+        .execute()
+        .map(rows -> remember(rows.iterator().next()));
+  }
+
+  private KnownPolicy remember(Row r) {
+    KnownPolicy k = new KnownPolicy(policyRow(r), true);
+    knownPolicy = k;
+    return k;
+  }
+
+  /**
+   * One round trip: {@code kw_create_key} (V3) checks and writes the key and its outbox row in one
+   * statement, or writes nothing and says why. The policy row this instance holds is compared with
+   * the stored one; a stale one is replaced and the create tried again. A cap violation found with
+   * a policy read earlier is confirmed against a fresh read before it is reported.
+   */
+  private Uni<WithSecret> tryCreate(Prepared p, KnownPolicy known, boolean fresh, int attempt) {
+    if (attempt > 3) {
+      throw ApiProblem.conflict(
+          "policy", "the operator policy changed during the create; send the request again");
+    }
+    EffectivePolicy pol = EffectivePolicy.of(policy, known.row());
+    ApiKey k;
+    try {
+      k = p.toKey(pol);
+    } catch (ApiProblem e) {
+      if (fresh) {
+        throw e;
+      }
+      return currentPolicy(true).chain(f -> tryCreate(p, f, true, attempt + 1));
+    }
+    Outbox.Pending ev = outbox.pendingKeyEvent(KeyEventType.CREATED, k, p.now());
+    OffsetDateTime now = p.now().atOffset(ZoneOffset.UTC);
+    return pool.preparedQuery(CREATE_CALL)
+        .execute(
+            Tuple.tuple(
+                java.util.Arrays.asList(
+                    known.row().maxLiveKeysPerAccount,
+                    known.row().maxQuotaMicros,
+                    known.row().maxLifetimeSeconds,
+                    known.row().defaultLifetimeSeconds,
+                    pol.maxLiveKeysPerAccount(),
+                    now,
+                    p.name().toLowerCase(Locale.ROOT),
+                    p.custom() ? p.hash() : "",
+                    k.id,
+                    k.account,
+                    k.name,
+                    k.group,
+                    k.status,
+                    k.keyHash,
+                    k.mask,
+                    k.custom,
+                    k.allowedIpsJson,
+                    k.quotaMicros,
+                    k.quotaReset,
+                    k.requestsPerMinute,
+                    k.tokensPerMinute,
+                    k.concurrentRequests,
+                    k.expiresAt == null ? null : k.expiresAt.atOffset(ZoneOffset.UTC),
+                    ev.eventId(),
+                    ev.topic(),
+                    ev.recordKey(),
+                    ev.type(),
+                    ev.payload(),
+                    now.plus(FAST_PATH_CLAIM))))
+        .chain(
+            rows -> {
+              Row r = rows.iterator().next();
+              switch (r.getString("outcome")) {
+                case "ok" -> {
+                  relay.publishCommitted(r.getLong("outbox_seq"), ev);
+                  List<String> models =
+                      Json.readModels(r.getString("models_json")).stream()
+                          .map(io.keywarden.contracts.events.ModelPrice::id)
+                          .toList();
+                  return Uni.createFrom().item(new WithSecret(k, p.secret(), models));
+                }
+                case "policy" -> {
+                  return tryCreate(p, remember(r), true, attempt + 1);
+                }
+                case "group" ->
+                    throw ApiProblem.badRequest(
+                        "group", "'" + safe(p.group()) + "' does not exist or is disabled");
+                case "live" ->
+                    throw ApiProblem.conflict(
+                        "maxLiveKeysPerAccount",
+                        "reached: this account already has "
+                            + r.getLong("live")
+                            + " live keys (the cap is "
+                            + pol.maxLiveKeysPerAccount()
+                            + "); revoke one first");
+                case "name" ->
+                    throw ApiProblem.conflict(
+                        "name", "is already used by another key of this account");
+                case "hash" ->
+                    throw ApiProblem.conflict(
+                        "customKey",
+                        "is already in use; choose another or let Keywarden generate one");
+                default -> throw new IllegalStateException("kw_create_key: " + r.getString(0));
+              }
+            });
+  }
+
+  /** How long the creating request owns its outbox row before the polling relay may take it. */
+  private static final Duration FAST_PATH_CLAIM = Duration.ofSeconds(10);
+
+  private static final String CREATE_CALL =
+      "select outcome, live, models_json, max_live_keys_per_account, max_quota_micros,"
+          + " max_lifetime_seconds, default_lifetime_seconds, outbox_seq"
+          + " from kw_create_key($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+          + " $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)";
 
   private static KeyPolicyRow policyRow(Row r) {
     KeyPolicyRow p = new KeyPolicyRow();

@@ -102,6 +102,47 @@ class KeyPolicyTests {
     assertThat(Kw.liveKeys(account)).isEqualTo(live + free);
   }
 
+  /** Changes the stored policy row directly, as another key-service instance would. */
+  static void policyBehindTheServiceBack(String set) {
+    try (var c = Kw.db();
+        var st = c.createStatement()) {
+      st.executeUpdate("update key_policy set " + set + " where id = 1");
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
+  void aPolicyChangedElsewhereIsInForceForTheVeryNextCreate() {
+    Kw.clearPolicy();
+    createKey("alice").then().statusCode(201).body("quotaUsd", equalTo("0.00"));
+    // another instance lowers the caps: this instance's copy of the policy is now stale
+    policyBehindTheServiceBack("max_quota_micros = 3000000");
+    try {
+      createKey("alice").then().statusCode(201).body("quotaUsd", equalTo("3.00"));
+      Kw.create(
+              "alice",
+              "{\"name\":\"" + Kw.uniqueName("q") + "\",\"group\":\"default\",\"quotaUsd\":\"4\"}")
+          .then()
+          .statusCode(400)
+          .body("field", equalTo("quotaUsd"))
+          .body("detail", containsString("3.00"));
+      String account = Stack.account("alice");
+      policyBehindTheServiceBack("max_live_keys_per_account = " + Kw.liveKeys(account));
+      createKey("alice").then().statusCode(409).body("field", equalTo("maxLiveKeysPerAccount"));
+      // and raised again: a refusal computed from a stale copy is re-checked, not reported
+      policyBehindTheServiceBack("max_live_keys_per_account = null, max_quota_micros = 9000000");
+      Kw.create(
+              "alice",
+              "{\"name\":\"" + Kw.uniqueName("q") + "\",\"group\":\"default\",\"quotaUsd\":\"4\"}")
+          .then()
+          .statusCode(201)
+          .body("quotaUsd", equalTo("4.00"));
+    } finally {
+      Kw.clearPolicy();
+    }
+  }
+
   @Test
   void theQuotaCapRefusesALargerQuotaNamingQuotaUsdAndTheCap() {
     Kw.policy("{\"maxQuotaUsd\":\"5.00\"}");

@@ -31,6 +31,84 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(KeywardenStackResource.class)
 @QuarkusTestResource(GithubKeyServerResource.class)
 class OutboxTests {
+  @jakarta.inject.Inject io.keywarden.key.outbox.Outbox outbox;
+  @jakarta.inject.Inject io.keywarden.key.outbox.OutboxRelay relay;
+
+  /** An outbox row as the create path writes it, claimed by a writer that then never sent it. */
+  String claimedRow(java.time.Instant claimedUntil) throws Exception {
+    java.time.Instant now = java.time.Instant.now();
+    io.keywarden.key.domain.ApiKey k = new io.keywarden.key.domain.ApiKey();
+    k.id = java.util.UUID.randomUUID();
+    k.account = "claim-test";
+    k.name = "claimed " + k.id;
+    k.group = "default";
+    k.status = "active";
+    k.keyHash = "0".repeat(63) + "1";
+    k.mask = "sk-kw-Ab...Cd";
+    k.createdAt = now;
+    k.updatedAt = now;
+    k.version = 1;
+    var ev = outbox.pendingKeyEvent(io.keywarden.contracts.events.KeyEventType.CREATED, k, now);
+    try (var c = Kw.db();
+        var ps =
+            c.prepareStatement(
+                "insert into outbox (event_id, topic, record_key, event_type, payload, created_at,"
+                    + " claimed_until) values (?, ?, ?, ?, ?, now(), ?)")) {
+      ps.setObject(1, ev.eventId());
+      ps.setString(2, ev.topic());
+      ps.setString(3, ev.recordKey());
+      ps.setString(4, ev.type());
+      ps.setString(5, ev.payload());
+      ps.setObject(6, claimedUntil.atOffset(java.time.ZoneOffset.UTC));
+      ps.executeUpdate();
+    }
+    return k.id.toString();
+  }
+
+  static boolean published(String recordKey) {
+    try (var c = Kw.db();
+        var ps =
+            c.prepareStatement(
+                "select published_at is not null from outbox where record_key = ?")) {
+      ps.setString(1, recordKey);
+      try (var rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
+    } catch (java.sql.SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Test
+  void aRowWhoseWriterNeverSentItIsPublishedByTheRelayOnlyOnceItsClaimLapses() throws Exception {
+    String lapsed = claimedRow(java.time.Instant.now().minusSeconds(1));
+    String held = claimedRow(java.time.Instant.now().plusSeconds(4));
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> published(lapsed));
+    // the relay polls every 200 ms here: a claimed row is left to its writer meanwhile
+    Awaitility.await()
+        .during(Duration.ofMillis(1500))
+        .atMost(Duration.ofSeconds(3))
+        .until(() -> !published(held));
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> published(held));
+    List<ConsumerRecord<String, String>> rs =
+        Stack.records(
+            Topics.KEY_EVENTS,
+            l ->
+                l.stream().filter(r -> r.key().equals(lapsed) || r.key().equals(held)).count() >= 2,
+            Duration.ofSeconds(10));
+    assertThat(rs.stream().filter(r -> r.key().equals(lapsed))).hasSize(1);
+    assertThat(rs.stream().filter(r -> r.key().equals(held))).hasSize(1);
+  }
+
+  @Test
+  void createsArePublishedByTheirWriterRightAfterTheCommit() {
+    long before = relay.fastPublished();
+    String id = Kw.createNamed("alice", "fast path").path("id");
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> published(id));
+    assertThat(relay.fastPublished()).isGreaterThan(before);
+    assertThat(Stack.keyEvents(id, 1)).hasSize(1);
+  }
 
   @Test
   void theGroupCatalogueIsPublishedAtStart() {
