@@ -1,15 +1,20 @@
 package io.keywarden.key.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.keywarden.contracts.KeyFormat;
 import io.keywarden.contracts.Topics;
 import io.keywarden.stack.LocalStack;
 import io.keywarden.stack.StackConfig;
 import io.keywarden.stack.testing.Tokens;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -53,8 +58,10 @@ public final class KeyCreateBench {
   static final int CALLERS = Integer.getInteger("bench.callers", 32);
   static final int CREATES = Integer.getInteger("bench.creates", 20_000);
   static final int WARMUP = Integer.getInteger("bench.warmup", 3_000);
-  static final HttpClient HTTP =
-      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  static final java.net.http.HttpClient HTTP =
+      java.net.http.HttpClient.newBuilder()
+          .version(java.net.http.HttpClient.Version.HTTP_1_1)
+          .build();
 
   private KeyCreateBench() {}
 
@@ -105,12 +112,12 @@ public final class KeyCreateBench {
 
     // Kafka: every key event's arrival time, by key id
     Map<String, long[]> arrivals = new ConcurrentHashMap<>(); // id -> {nanoTime, wall micros}
-    Map<String, Long> eventTimes = new ConcurrentHashMap<>(); // id -> event time micros
+    Map<String, String> rawEvents = new ConcurrentHashMap<>(); // id -> first event, as sent
     AtomicBoolean stop = new AtomicBoolean();
     CountDownLatch assigned = new CountDownLatch(1);
     Thread consumer =
         new Thread(
-            () -> consume(stack.kafkaBootstrap(), arrivals, eventTimes, stop, assigned),
+            () -> consume(stack.kafkaBootstrap(), arrivals, rawEvents, stop, assigned),
             "bench-consumer");
     consumer.start();
     assigned.await();
@@ -154,7 +161,7 @@ public final class KeyCreateBench {
         beforeAnswer++;
       }
       fromAnswer[n] = Math.max(0, d) / 1_000;
-      fromEventTime[n] = a[1] - eventTimes.get(e.getKey());
+      fromEventTime[n] = a[1] - eventTime(rawEvents.get(e.getKey()));
       n++;
     }
     fromAnswer = Arrays.copyOf(fromAnswer, n);
@@ -258,54 +265,89 @@ public final class KeyCreateBench {
     }
   }
 
-  /** {@code total} creates spread over one thread per token, each its own account. */
+  /**
+   * {@code total} creates from one caller per token (each its own account, one keep-alive
+   * connection each), closed loop: a caller sends its next create when the last one is answered.
+   * The load generator is one Vert.x event loop, so it takes little of the two CPUs it shares with
+   * the system under test.
+   */
   static Phase creates(String base, List<String> tokens, int total, Map<String, Long> answered)
       throws Exception {
+    URI u = URI.create(base);
+    Vertx vx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
+    HttpClient client =
+        vx.createHttpClient(
+            new HttpClientOptions()
+                .setDefaultHost(u.getHost())
+                .setDefaultPort(u.getPort())
+                .setKeepAlive(true),
+            new PoolOptions().setHttp1MaxSize(tokens.size()));
     AtomicInteger next = new AtomicInteger();
     AtomicInteger errors = new AtomicInteger();
     long[] lat = new long[total];
-    ExecutorService pool = Executors.newFixedThreadPool(tokens.size());
-    CountDownLatch go = new CountDownLatch(1);
-    List<Future<?>> fs = new ArrayList<>();
-    for (String token : tokens) {
-      fs.add(
-          pool.submit(
-              () -> {
-                go.await();
-                int i;
-                while ((i = next.getAndIncrement()) < total) {
-                  String body =
-                      "{\"name\":\"bench " + UUID.randomUUID() + "\",\"group\":\"default\"}";
-                  long t0 = System.nanoTime();
-                  HttpResponse<String> r = post(base + "/api/keys", token, body);
-                  long t1 = System.nanoTime();
-                  lat[i] = t1 - t0;
-                  if (r.statusCode() != 201) {
-                    if (errors.incrementAndGet() <= 5) {
-                      System.out.println(
-                          "bench: create answered " + r.statusCode() + " " + r.body());
-                    }
-                  } else if (answered != null) {
-                    answered.put(JSON.readTree(r.body()).get("id").asText(), t1);
-                  }
-                }
-                return null;
-              }));
-    }
+    CountDownLatch done = new CountDownLatch(tokens.size());
     long start = System.nanoTime();
-    go.countDown();
-    for (Future<?> f : fs) {
-      f.get();
+    for (String token : tokens) {
+      String auth = "Bearer " + token;
+      vx.runOnContext(v -> createLoop(client, auth, total, next, errors, lat, answered, done));
     }
+    done.await();
     long nanos = System.nanoTime() - start;
-    pool.shutdown();
+    client.close().toCompletionStage().toCompletableFuture().get();
+    vx.close().toCompletionStage().toCompletableFuture().get();
     return new Phase(nanos, lat, errors.get());
+  }
+
+  private static void createLoop(
+      HttpClient client,
+      String auth,
+      int total,
+      AtomicInteger next,
+      AtomicInteger errors,
+      long[] lat,
+      Map<String, Long> answered,
+      CountDownLatch done) {
+    int i = next.getAndIncrement();
+    if (i >= total) {
+      done.countDown();
+      return;
+    }
+    String body = "{\"name\":\"bench " + UUID.randomUUID() + "\",\"group\":\"default\"}";
+    long t0 = System.nanoTime();
+    client
+        .request(new RequestOptions().setMethod(HttpMethod.POST).setURI("/api/keys"))
+        .compose(
+            req ->
+                req.putHeader("Authorization", auth)
+                    .putHeader("Content-Type", "application/json")
+                    .send(body)
+                    .compose(resp -> resp.body().map(b -> Map.entry(resp.statusCode(), b))))
+        .onComplete(
+            ar -> {
+              long t1 = System.nanoTime();
+              lat[i] = t1 - t0;
+              if (ar.failed() || ar.result().getKey() != 201) {
+                if (errors.incrementAndGet() <= 5) {
+                  System.out.println(
+                      "bench: create failed: "
+                          + (ar.failed()
+                              ? ar.cause().toString()
+                              : ar.result().getKey() + " " + ar.result().getValue()));
+                }
+              } else if (answered != null) {
+                // the answer's first field is the key id
+                String text = ar.result().getValue().toString(StandardCharsets.UTF_8);
+                int at = text.indexOf("\"id\":\"") + 6;
+                answered.put(text.substring(at, text.indexOf('"', at)), t1);
+              }
+              createLoop(client, auth, total, next, errors, lat, answered, done);
+            });
   }
 
   static void consume(
       String bootstrap,
       Map<String, long[]> arrivals,
-      Map<String, Long> eventTimes,
+      Map<String, String> rawEvents,
       AtomicBoolean stop,
       CountDownLatch assigned) {
     Properties p = new Properties();
@@ -327,15 +369,19 @@ public final class KeyCreateBench {
         for (var r : c.poll(Duration.ofMillis(50))) {
           long now = System.nanoTime();
           Instant wall = Instant.now();
-          arrivals.putIfAbsent(r.key(), new long[] {now, micros(wall)});
-          try {
-            JsonNode e = JSON.readTree(r.value());
-            eventTimes.putIfAbsent(r.key(), micros(Instant.parse(e.get("time").asText())));
-          } catch (Exception ex) {
-            // not a key event we can read: ignore
+          if (arrivals.putIfAbsent(r.key(), new long[] {now, micros(wall)}) == null) {
+            rawEvents.put(r.key(), r.value()); // parsed after the run, not while measuring
           }
         }
       }
+    }
+  }
+
+  static long eventTime(String event) {
+    try {
+      return micros(Instant.parse(JSON.readTree(event).get("time").asText()));
+    } catch (Exception e) {
+      throw new IllegalStateException("not a key event: " + e.getMessage());
     }
   }
 
