@@ -101,6 +101,73 @@ class OutboxTests {
     assertThat(rs.stream().filter(r -> r.key().equals(held))).hasSize(1);
   }
 
+  static void signal(long pid, String sig) throws Exception {
+    Process p = new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).inheritIO().start();
+    assertThat(p.waitFor()).as("kill -%s %d", sig, pid).isZero();
+  }
+
+  /**
+   * E2: the broker hangs (SIGSTOP) while keys are created. Creates do not wait for Kafka, no row is
+   * marked published without an ack, and everything is published once the broker is back.
+   */
+  @Test
+  void aHungBrokerDelaysNoCreateAndNothingIsMarkedPublishedUntilItAcknowledges() throws Exception {
+    long kafka = KeywardenStackResource.stack().mainPids().get("kafka");
+    String warm = Kw.createNamed("bob", "e2 warm").path("id");
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> published(warm));
+
+    List<String> ids = Collections.synchronizedList(new ArrayList<>());
+    List<Long> millis = Collections.synchronizedList(new ArrayList<>());
+    signal(kafka, "STOP");
+    try {
+      ExecutorService pool = Executors.newFixedThreadPool(4);
+      try {
+        List<Future<?>> fs = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+          fs.add(
+              pool.submit(
+                  () -> {
+                    long t0 = System.nanoTime();
+                    Response r = Kw.createNamed("bob", "e2");
+                    millis.add((System.nanoTime() - t0) / 1_000_000);
+                    assertThat(r.statusCode()).isEqualTo(201);
+                    ids.add(r.path("id"));
+                    return null;
+                  }));
+        }
+        for (Future<?> f : fs) {
+          f.get();
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+      // held for a while with the broker still stopped: no row may be marked published
+      Awaitility.await()
+          .during(Duration.ofSeconds(3))
+          .atMost(Duration.ofSeconds(5))
+          .until(() -> ids.stream().noneMatch(OutboxTests::published));
+    } finally {
+      signal(kafka, "CONT");
+    }
+    assertThat(ids).hasSize(40);
+    // a create that waited for the stopped broker would take the whole stop (3 s and more)
+    assertThat(Collections.max(millis))
+        .as("slowest create while the broker hung, ms")
+        .isLessThan(2000);
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> ids.stream().allMatch(OutboxTests::published));
+    Set<String> want = new HashSet<>(ids);
+    List<ConsumerRecord<String, String>> rs =
+        Stack.records(
+            Topics.KEY_EVENTS,
+            l ->
+                l.stream().map(ConsumerRecord::key).filter(want::contains).distinct().count()
+                    == want.size(),
+            Duration.ofSeconds(30));
+    assertThat(rs.stream().map(ConsumerRecord::key).filter(want::contains).distinct()).hasSize(40);
+  }
+
   @Test
   void createsArePublishedByTheirWriterRightAfterTheCommit() {
     long before = relay.fastPublished();
