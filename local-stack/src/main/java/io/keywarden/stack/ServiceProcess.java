@@ -42,6 +42,11 @@ public final class ServiceProcess {
     List<String> command = new ArrayList<>();
     command.add(LocalStack.javaBin());
     command.add("-Xmx256m");
+    // extra JVM options for every service, e.g. KW_SERVICE_JAVA_OPTS="-XX:+UseSerialGC"
+    String extra = System.getenv("KW_SERVICE_JAVA_OPTS");
+    if (extra != null && !extra.isBlank()) {
+      command.addAll(List.of(extra.trim().split("\\s+")));
+    }
     command.add("-Dquarkus.http.port=" + port);
     systemProperties.forEach(
         (key, value) -> {

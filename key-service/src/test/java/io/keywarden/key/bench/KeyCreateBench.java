@@ -130,9 +130,11 @@ public final class KeyCreateBench {
     System.out.printf("bench: measuring %d creates at %d callers%n", CREATES, CALLERS);
     String loadBefore = loadAverage();
     long servicePid = stack.services().get(0).pid();
+    Map<String, Long> partsBefore = partTicks(stack);
     long cpuBefore = cpuTicks(servicePid);
     Phase measured = creates(base, tokens, CREATES, answered);
     long cpuAfter = cpuTicks(servicePid);
+    Map<String, Long> partsAfter = partTicks(stack);
     String loadAfter = loadAverage();
     try {
       org.awaitility.Awaitility.await()
@@ -216,10 +218,63 @@ public final class KeyCreateBench {
           Runtime.getRuntime().availableProcessors(),
           Runtime.getRuntime().availableProcessors() * 1000 / cpuMs);
     }
+    // where the two CPUs went during the measured phase, per create
+    StringBuilder budget = new StringBuilder("CPU per create by process (ms):");
+    double all = 0;
+    for (var e : partsAfter.entrySet()) {
+      Long before = partsBefore.get(e.getKey());
+      if (before == null || before < 0 || e.getValue() < 0) {
+        continue;
+      }
+      double ms = (e.getValue() - before) * 10.0 / CREATES;
+      all += ms;
+      budget.append(String.format(" %s %.2f", e.getKey(), ms));
+    }
+    budget.append(
+        String.format(
+            "; sum %.2f ms = %.0f creates/s on %d CPUs at full use",
+            all,
+            Runtime.getRuntime().availableProcessors() * 1000 / all,
+            Runtime.getRuntime().availableProcessors()));
+    System.out.println(budget);
     boolean ok =
         measured.rate() >= 2000 && ms(measured.p(99)) <= 20 && pct(fromAnswer, 99) / 1000.0 <= 50;
     System.out.printf(
         "goals (>= 2000/s, p99 <= 20 ms, commit->Kafka p99 <= 50 ms): %s%n", ok ? "MET" : "MISSED");
+  }
+
+  /**
+   * CPU ticks of each part of the system under test and of this load generator: PostgreSQL counts
+   * the postmaster, its backends and its exited children.
+   */
+  static Map<String, Long> partTicks(LocalStack stack) {
+    Map<String, Long> out = new LinkedHashMap<>();
+    for (var e : stack.mainPids().entrySet()) {
+      long pid = e.getValue();
+      long ticks = cpuTicks(pid);
+      if (e.getKey().equals("postgres")) {
+        ticks += childTicks(pid);
+        ticks +=
+            ProcessHandle.of(pid).stream()
+                .flatMap(ProcessHandle::descendants)
+                .mapToLong(d -> Math.max(0, cpuTicks(d.pid())))
+                .sum();
+      }
+      out.put(e.getKey(), ticks);
+    }
+    out.put("load-generator", cpuTicks(ProcessHandle.current().pid()));
+    return out;
+  }
+
+  /** cutime + cstime: CPU of a process's exited, waited-for children. */
+  static long childTicks(long pid) {
+    try {
+      String stat = java.nio.file.Files.readString(Path.of("/proc/" + pid + "/stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return Long.parseLong(f[13]) + Long.parseLong(f[14]);
+    } catch (Exception e) {
+      return 0;
+    }
   }
 
   /** utime + stime of a process in clock ticks, or -1. */

@@ -62,8 +62,26 @@ class KeyPolicyTests {
     Stack.as("bob").post("/api/keys/" + first + "/disable").then().statusCode(200);
     createKey("bob").then().statusCode(409);
     Stack.as("bob").delete("/api/keys/" + first).then().statusCode(200);
-    createKey("bob").then().statusCode(201);
+    String last = createKey("bob").then().statusCode(201).extract().path("id");
     assertThat(Kw.liveKeys(account)).isEqualTo(cap);
+    // a key past its expiry no longer counts (nothing writes when a key expires)
+    createKey("bob").then().statusCode(409);
+    Kw.sql(
+        "update api_keys set expires_at = now() - interval '1 minute' where id = '" + last + "'");
+    createKey("bob").then().statusCode(201);
+    createKey("bob").then().statusCode(409);
+    // the per-account counter the create path reads agrees with the rows
+    assertThat(
+            Kw.longQuery(
+                "select active_or_disabled from account_key_counts where account = '"
+                    + account
+                    + "'"))
+        .isEqualTo(
+            Kw.longQuery(
+                "select count(*) from api_keys where status in ('active','disabled') and account"
+                    + " = '"
+                    + account
+                    + "'"));
   }
 
   @Test

@@ -65,6 +65,24 @@ final class Kw {
     }
   }
 
+  static void sql(String statement) {
+    try (Connection c = db()) {
+      c.createStatement().executeUpdate(statement);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static long longQuery(String query) {
+    try (Connection c = db();
+        ResultSet rs = c.createStatement().executeQuery(query)) {
+      rs.next();
+      return rs.getLong(1);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   static long unpublishedOutboxRows() {
     try (Connection c = db();
         ResultSet rs =
