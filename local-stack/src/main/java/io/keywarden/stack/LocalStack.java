@@ -392,6 +392,31 @@ public final class LocalStack implements AutoCloseable {
     }
   }
 
+  /**
+   * Fault injection for tests: {@code kill -9} of the broker (no clean shutdown, as a crash). Start
+   * it again with {@link #restartKafka()}.
+   */
+  public synchronized void killKafka() throws InterruptedException {
+    ChildProcess k = kafka;
+    if (k == null || !k.isAlive()) {
+      return;
+    }
+    k.process().destroyForcibly();
+    if (!k.process().waitFor(30, TimeUnit.SECONDS)) {
+      throw new IllegalStateException("Kafka pid " + k.pid() + " did not die on SIGKILL");
+    }
+  }
+
+  /**
+   * Starts the broker again, same port and data (after {@link #killKafka()}); waits until ready.
+   */
+  public synchronized void restartKafka() {
+    if (kafka != null && kafka.isAlive()) {
+      throw new IllegalStateException("Kafka is still running (pid " + kafka.pid() + ")");
+    }
+    startKafka();
+  }
+
   private String kafkaProperties(Path dataDir) {
     int port = config.kafkaPort();
     int controller = config.kafkaControllerPort();
