@@ -120,4 +120,12 @@ class BrokerCrashTests {
         .as("keys whose created event reached Kafka")
         .hasSize(total);
   }
+
+  /** The other test classes share alice's and bob's accounts and their cap of 100 live keys. */
+  @org.junit.jupiter.api.AfterEach
+  void revokeWhatThisTestCreated() {
+    Kw.sql(
+        "update api_keys set status = 'revoked', revoked_at = now() where status = 'active'"
+            + " and (name like 'e1 %')");
+  }
 }

@@ -306,7 +306,9 @@ class OutboxTests {
       CloudEvent<?> e = EventCodec.decode(r.value());
       assertThat(e.subject()).isEqualTo(r.key());
       if (!eventIds.add(e.id())) {
-        duplicates++;
+        if (ids.contains(r.key())) {
+          duplicates++; // (other tests crash the broker on purpose: their re-sends are theirs)
+        }
         continue;
       }
       byKey.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(e);
