@@ -55,8 +55,25 @@ public class KeyService {
   private final Clock clock;
   private final Pool pool;
 
-  KeyService(KeyPolicy policy, Outbox outbox, OutboxRelay relay, Clock clock, Pool pool) {
+  /**
+   * How long the creating request owns its outbox row before the polling relay may take it: longer
+   * than the producer's delivery timeout, so the relay only re-sends what the writer gave up on (or
+   * never sent: a crash), not what is still on its way.
+   */
+  private final Duration fastPathClaim;
+
+  KeyService(
+      KeyPolicy policy,
+      Outbox outbox,
+      OutboxRelay relay,
+      Clock clock,
+      Pool pool,
+      @org.eclipse.microprofile.config.inject.ConfigProperty(
+              name = "kw.outbox.claim",
+              defaultValue = "PT30S")
+          Duration fastPathClaim) {
     this.pool = pool;
+    this.fastPathClaim = fastPathClaim;
     this.policy = policy;
     this.outbox = outbox;
     this.relay = relay;
@@ -247,7 +264,7 @@ public class KeyService {
                     ev.recordKey(),
                     ev.type(),
                     ev.payload(),
-                    now.plus(FAST_PATH_CLAIM))))
+                    now.plus(fastPathClaim))))
         .chain(
             rows -> {
               Row r = rows.iterator().next();
@@ -285,9 +302,6 @@ public class KeyService {
               }
             });
   }
-
-  /** How long the creating request owns its outbox row before the polling relay may take it. */
-  private static final Duration FAST_PATH_CLAIM = Duration.ofSeconds(10);
 
   private static final String CREATE_CALL =
       "select outcome, live, models_json, max_live_keys_per_account, max_quota_micros,"

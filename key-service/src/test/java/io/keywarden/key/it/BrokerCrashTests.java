@@ -83,7 +83,7 @@ class BrokerCrashTests {
         f.get();
       }
       assertThat(ids).hasSize(total);
-      // the broker stays down past the writers' claims (10 s), so the relay takes rows over too
+      // the broker stays down past the writers' claims (5 s in tests), so the relay takes over too
       Awaitility.await()
           .pollDelay(Duration.ofSeconds(12))
           .atMost(Duration.ofSeconds(13))
