@@ -112,30 +112,37 @@ public class OutboxRelay {
       Handoff h;
       while ((h = handoffs.poll()) != null) {
         long seq = h.seq();
-        emitter
-            .sendMessage(
-                message(
-                    h.event().payload(),
-                    h.event().topic(),
-                    h.event().recordKey(),
-                    h.event().eventId().toString()))
-            .subscribe()
-            .with(
-                ok -> {
-                  acked.add(seq);
-                  fastPublished.incrementAndGet();
-                  flushMarks();
-                },
-                e ->
-                    LOG.warnf(
-                        "outbox row %d not sent on the fast path (the relay re-sends it): %s",
-                        seq, e.getMessage()));
+        try {
+          emitter
+              .sendMessage(
+                  message(
+                      h.event().payload(),
+                      h.event().topic(),
+                      h.event().recordKey(),
+                      h.event().eventId().toString()))
+              .subscribe()
+              .with(
+                  ok -> {
+                    acked.add(seq);
+                    fastPublished.incrementAndGet();
+                    flushMarks();
+                  },
+                  e -> notSent(seq, e));
+        } catch (RuntimeException e) {
+          notSent(seq, e); // e.g. the channel is closing: never leave the drain flag set
+        }
       }
       draining.set(false);
       if (handoffs.isEmpty() || !draining.compareAndSet(false, true)) {
         return;
       }
     }
+  }
+
+  private static void notSent(long seq, Throwable e) {
+    LOG.warnf(
+        "outbox row %d not sent on the fast path (the relay re-sends it once its claim lapses): %s",
+        seq, e.getMessage());
   }
 
   /** Marks acknowledged fast-path rows published, one UPDATE per batch of acks. */
@@ -175,6 +182,7 @@ public class OutboxRelay {
       delayed = "2s",
       concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
   void poll() {
+    flushMarks(); // acks left over from a failed mark
     wake();
   }
 
