@@ -2,11 +2,11 @@ package io.keywarden.usage.ledger;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.keywarden.contracts.events.KeySnapshot;
 import io.keywarden.contracts.events.ModelPrice;
 import io.keywarden.usage.events.UsageEvents;
 import io.keywarden.usage.limits.RateLimiter;
 import io.keywarden.usage.projection.KeyProjection;
+import io.keywarden.usage.projection.KeyProjection.KeyEntry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -187,14 +187,14 @@ public class Charger {
   /** A record of the batch, with what the projection says about its key. */
   private static final class Item {
     final Pending pending;
-    final KeySnapshot key;
+    final KeyEntry key;
     final long cost;
     final List<Pending> duplicates = new ArrayList<>();
     boolean fresh;
     long released;
     ChargeOutcome outcome;
 
-    Item(Pending pending, KeySnapshot key, long cost) {
+    Item(Pending pending, KeyEntry key, long cost) {
       this.pending = pending;
       this.key = key;
       this.cost = cost;
@@ -210,8 +210,7 @@ public class Charger {
         same.duplicates.add(p);
         continue;
       }
-      KeySnapshot k =
-          projection.byId(p.record.keyId()).map(KeyProjection.KeyEntry::key).orElse(null);
+      KeyEntry k = projection.byId(p.record.keyId()).orElse(null);
       if (k == null) {
         p.answer.complete(
             new Result(
@@ -252,7 +251,7 @@ public class Charger {
     }
   }
 
-  private long cost(UsageRecord r, KeySnapshot k) {
+  private long cost(UsageRecord r, KeyEntry k) {
     if (r.costMicros() != null) {
       return r.costMicros();
     }
@@ -410,7 +409,7 @@ public class Charger {
       byReq.get(r.getString(0)).released = r.getLong(1);
     }
     // 3. lock and read the budgets, in key order (no deadlock between instances)
-    TreeMap<String, KeySnapshot> keys = new TreeMap<>();
+    TreeMap<String, KeyEntry> keys = new TreeMap<>();
     TreeMap<String, Boolean> accounts = new TreeMap<>();
     for (Item it : fresh) {
       keys.put(it.key.keyId(), it.key);
@@ -423,7 +422,7 @@ public class Charger {
     String[] kReset = new String[nk];
     String[] kPeriod = new String[nk];
     int j = 0;
-    for (KeySnapshot k : keys.values()) {
+    for (KeyEntry k : keys.values()) {
       kIds[j] = k.keyId();
       kAcc[j] = k.account();
       kLim[j] = k.quotaMicros();
@@ -606,7 +605,7 @@ public class Charger {
     }
     // ... and of an account's balance: spent = credited - balance, once per credit level; the
     // event names the key whose charge crossed it (the last one of the account in the batch)
-    Map<String, KeySnapshot> lastKeyOf = new HashMap<>();
+    Map<String, KeyEntry> lastKeyOf = new HashMap<>();
     for (Item it : fresh) {
       if (it.outcome.accepted() && it.cost > 0) {
         lastKeyOf.put(it.key.account(), it.key);
@@ -684,7 +683,7 @@ public class Charger {
             }
             String keyId = (String) c[0];
             BudgetView.KeyBudget kb = newBudgets.get(keyId);
-            KeySnapshot k = keys.get(keyId);
+            KeyEntry k = keys.get(keyId);
             events.threshold(
                 k, "key", (Integer) c[1], kb.spentMicros(), kb.limitMicros(), (String) c[2], now);
           }
