@@ -9,6 +9,7 @@ import io.keywarden.usage.projection.KeyProjection;
 import io.keywarden.usage.projection.KeyProjection.KeyEntry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.RowSet;
@@ -272,7 +273,10 @@ public class Charger {
     SqlConnection conn = pool.getConnection().await().indefinitely();
     List<Runnable> afterCommit = new ArrayList<>();
     try {
-      Transaction tx = conn.begin().await().indefinitely();
+      // BEGIN goes out pipelined with the first statement (one round trip for both)
+      Uni<Transaction> begin = conn.begin().memoize().indefinitely();
+      begin.subscribe().with(t -> {}, f -> {});
+      Transaction tx = null;
       try {
         // 1. ledger rows first: a conflict means a replay
         int n = items.size();
@@ -293,15 +297,21 @@ public class Charger {
           outs[i] = r.outputTokens();
           i++;
         }
-        RowSet<Row> inserted =
+        // the rows inserted are the fresh records (a conflict is a replay); the holds of exactly
+        // those are deleted (settled) in the same statement
+        Uni<RowSet<Row>> insert =
             conn.preparedQuery(
-                    "insert into ledger (request_id, key_id, account, model, input_tokens,"
-                        + " output_tokens, kind, amount_micros, created_at)"
+                    "with ins as (insert into ledger (request_id, key_id, account, model,"
+                        + " input_tokens, output_tokens, kind, amount_micros, created_at)"
                         + " select r, k, a, m, i, o, 'pending', 0, $7 from unnest($1::varchar[],"
                         + " $2::varchar[], $3::varchar[], $4::varchar[], $5::int8[], $6::int8[])"
                         + " as u(r, k, a, m, i, o)"
                         + " on conflict (request_id) do nothing"
-                        + " returning request_id")
+                        + " returning request_id),"
+                        + " rel as (delete from holds h using ins where h.request_id = ins.request_id"
+                        + " returning h.request_id, h.amount_micros)"
+                        + " select ins.request_id, rel.amount_micros from ins"
+                        + " left join rel on rel.request_id = ins.request_id")
                 .execute(
                     Tuple.tuple()
                         .addValue(reqs)
@@ -310,17 +320,16 @@ public class Charger {
                         .addValue(models)
                         .addValue(ins)
                         .addValue(outs)
-                        .addValue(ts))
-                .await()
-                .indefinitely();
-        List<Item> fresh = new ArrayList<>();
-        for (Row r : inserted) {
+                        .addValue(ts));
+        var first = Uni.combine().all().unis(begin, insert).asTuple().await().indefinitely();
+        tx = first.getItem1();
+        for (Row r : first.getItem2()) {
           Item it = items.get(r.getString(0));
           it.fresh = true;
-          fresh.add(it);
+          Long released = r.getLong(1);
+          it.released = released == null ? 0 : released;
         }
         // keep arrival order for the decisions
-        fresh.sort((a, b) -> 0);
         List<Item> ordered = items.values().stream().filter(it -> it.fresh).toList();
         if (!ordered.isEmpty()) {
           charge(conn, ordered, now, ts, afterCommit);
@@ -328,6 +337,9 @@ public class Charger {
         tx.commit().await().indefinitely();
       } catch (RuntimeException e) {
         try {
+          if (tx == null) {
+            tx = begin.await().indefinitely();
+          }
           tx.rollback().await().indefinitely();
         } catch (RuntimeException ignored) {
           // the connection is closed below
@@ -395,20 +407,8 @@ public class Charger {
       Instant now,
       java.time.OffsetDateTime ts,
       List<Runnable> afterCommit) {
-    // 2. settle holds of these requests (released whatever the outcome)
-    Map<String, Item> byReq = new HashMap<>();
-    for (Item it : fresh) {
-      byReq.put(it.pending.record().requestId(), it);
-    }
-    for (Row r :
-        conn.preparedQuery(
-                "delete from holds where request_id = any($1) returning request_id, amount_micros")
-            .execute(Tuple.of(byReq.keySet().toArray(String[]::new)))
-            .await()
-            .indefinitely()) {
-      byReq.get(r.getString(0)).released = r.getLong(1);
-    }
-    // 3. lock and read the budgets, in key order (no deadlock between instances)
+    // 2. the holds of these requests were settled with the ledger insert (released whatever the
+    // outcome). 3. lock and read the budgets, in key order (no deadlock between instances)
     TreeMap<String, KeyEntry> keys = new TreeMap<>();
     TreeMap<String, Boolean> accounts = new TreeMap<>();
     for (Item it : fresh) {
@@ -432,7 +432,8 @@ public class Charger {
     }
     Map<String, long[]> budget = new HashMap<>(); // limit, spent, reserved
     Map<String, String> periodOf = new HashMap<>();
-    for (Row r :
+    // keys then accounts, sent together (pipelined on this connection, executed in that order)
+    Uni<RowSet<Row>> keyRows =
         conn.preparedQuery(
                 "insert into key_budgets (key_id, account, limit_micros, quota_reset, period)"
                     + " select * from unnest($1::varchar[], $2::varchar[], $3::int8[], $4::varchar[],"
@@ -449,22 +450,23 @@ public class Charger {
                     .addValue(kAcc)
                     .addValue(kLim)
                     .addValue(kReset)
-                    .addValue(kPeriod))
-            .await()
-            .indefinitely()) {
+                    .addValue(kPeriod));
+    Uni<RowSet<Row>> accountRows =
+        conn.preparedQuery(
+                "insert into accounts (account) select * from unnest($1::varchar[]) order by 1"
+                    + " on conflict (account) do update set updated_at = now()"
+                    + " returning account, balance_micros, reserved_micros, credited_micros")
+            .execute(Tuple.of(accounts.keySet().toArray(String[]::new)));
+    var locked = Uni.combine().all().unis(keyRows, accountRows).asTuple().await().indefinitely();
+    for (Row r : locked.getItem1()) {
       budget.put(r.getString(0), new long[] {r.getLong(1), r.getLong(2), r.getLong(3)});
       periodOf.put(r.getString(0), r.getString(4));
     }
     Map<String, long[]> balance = new HashMap<>(); // balance, reserved
-    for (Row r :
-        conn.preparedQuery(
-                "insert into accounts (account) select * from unnest($1::varchar[]) order by 1"
-                    + " on conflict (account) do update set updated_at = now()"
-                    + " returning account, balance_micros, reserved_micros")
-            .execute(Tuple.of(accounts.keySet().toArray(String[]::new)))
-            .await()
-            .indefinitely()) {
+    Map<String, Long> credited = new HashMap<>();
+    for (Row r : locked.getItem2()) {
       balance.put(r.getString(0), new long[] {r.getLong(1), r.getLong(2)});
+      credited.put(r.getString(0), r.getLong(3));
     }
     // 4. decide in arrival order against the locked values
     Map<String, long[]> keyDelta = new TreeMap<>(); // add, released
@@ -503,7 +505,10 @@ public class Charger {
               b[0],
               a[0] - ad[0]);
     }
-    // 5. one guarded update per key and per account
+    // 5.-7. sent together (one round trip): one guarded update per key and per account, the
+    // ledger rows' amounts and answers, and the thresholds crossed. The thresholds are decided
+    // from the locked values plus the batch's sums - what the guarded updates will return - and
+    // if a guard refuses, everything, marks included, is rolled back.
     int m = keyDelta.size();
     String[] uk = new String[m];
     Long[] uAdd = new Long[m];
@@ -515,8 +520,7 @@ public class Charger {
       uRel[q] = e.getValue()[1];
       q++;
     }
-    Map<String, BudgetView.KeyBudget> newBudgets = new HashMap<>();
-    for (Row r :
+    Uni<RowSet<Row>> keyUpdate =
         conn.preparedQuery(
                 "update key_budgets b set spent_micros = b.spent_micros + u.a,"
                     + " reserved_micros = b.reserved_micros - u.r, updated_at = now()"
@@ -524,16 +528,7 @@ public class Charger {
                     + " where b.key_id = u.k and (u.a = 0 or b.limit_micros = 0"
                     + " or b.spent_micros + u.a + b.reserved_micros - u.r <= b.limit_micros)"
                     + " returning b.key_id, b.limit_micros, b.period, b.spent_micros, b.reserved_micros")
-            .execute(Tuple.tuple().addValue(uk).addValue(uAdd).addValue(uRel))
-            .await()
-            .indefinitely()) {
-      newBudgets.put(
-          r.getString(0),
-          new BudgetView.KeyBudget(r.getLong(1), r.getString(2), r.getLong(3), r.getLong(4)));
-    }
-    if (newBudgets.size() != m) {
-      throw new IllegalStateException("key guard refused a batch total; rolled back");
-    }
+            .execute(Tuple.tuple().addValue(uk).addValue(uAdd).addValue(uRel));
     int na = accDelta.size();
     String[] ua = new String[na];
     Long[] aAdd = new Long[na];
@@ -545,26 +540,15 @@ public class Charger {
       aRel[q] = e.getValue()[1];
       q++;
     }
-    Map<String, BudgetView.AccountBalance> newBalances = new HashMap<>();
-    Map<String, Long> credited = new HashMap<>();
-    for (Row r :
+    Uni<RowSet<Row>> accountUpdate =
         conn.preparedQuery(
                 "update accounts x set balance_micros = x.balance_micros - u.a,"
                     + " reserved_micros = x.reserved_micros - u.r, updated_at = now()"
                     + " from unnest($1::varchar[], $2::int8[], $3::int8[]) as u(k, a, r)"
                     + " where x.account = u.k and (u.a = 0"
                     + " or x.balance_micros - u.a - x.reserved_micros + u.r >= 0)"
-                    + " returning x.account, x.balance_micros, x.reserved_micros, x.credited_micros")
-            .execute(Tuple.tuple().addValue(ua).addValue(aAdd).addValue(aRel))
-            .await()
-            .indefinitely()) {
-      newBalances.put(r.getString(0), new BudgetView.AccountBalance(r.getLong(1), r.getLong(2)));
-      credited.put(r.getString(0), r.getLong(3));
-    }
-    if (newBalances.size() != na) {
-      throw new IllegalStateException("account guard refused a batch total; rolled back");
-    }
-    // 6. ledger rows get their amount and answer
+                    + " returning x.account, x.balance_micros, x.reserved_micros")
+            .execute(Tuple.tuple().addValue(ua).addValue(aAdd).addValue(aRel));
     int n = fresh.size();
     String[] lr = new String[n];
     String[] lk = new String[n];
@@ -577,29 +561,30 @@ public class Charger {
       la[i] = it.outcome.accepted() ? -it.cost : 0L;
       lo[i] = write(it.outcome);
     }
-    conn.preparedQuery(
-            "update ledger l set kind = u.k, amount_micros = u.a, outcome = u.o"
-                + " from unnest($1::varchar[], $2::varchar[], $3::int8[], $4::text[]) as u(r, k, a, o)"
-                + " where l.request_id = u.r")
-        .execute(Tuple.tuple().addValue(lr).addValue(lk).addValue(la).addValue(lo))
-        .await()
-        .indefinitely();
-    // 7. thresholds crossed (80/95/100 % of a key's quota), decided once per period
+    Uni<RowSet<Row>> ledgerUpdate =
+        conn.preparedQuery(
+                "update ledger l set kind = u.k, amount_micros = u.a, outcome = u.o"
+                    + " from unnest($1::varchar[], $2::varchar[], $3::int8[], $4::text[]) as u(r, k, a, o)"
+                    + " where l.request_id = u.r")
+            .execute(Tuple.tuple().addValue(lr).addValue(lk).addValue(la).addValue(lo));
+    // thresholds crossed (80/95/100 % of a key's quota), decided once per period
     List<String> tScope = new ArrayList<>();
     List<String> tSubject = new ArrayList<>();
     List<Integer> tPercent = new ArrayList<>();
     List<String> tPeriod = new ArrayList<>();
-    for (var e : newBudgets.entrySet()) {
-      BudgetView.KeyBudget b = e.getValue();
-      if (b.limitMicros() <= 0) {
+    for (var e : keyDelta.entrySet()) {
+      long[] b = budget.get(e.getKey());
+      long limit = b[0];
+      long spent = b[1] + e.getValue()[0];
+      if (limit <= 0) {
         continue;
       }
       for (int p : new int[] {80, 95, 100}) {
-        if (b.spentMicros() * 100 >= (long) p * b.limitMicros()) {
+        if (spent * 100 >= (long) p * limit) {
           tScope.add("key");
           tSubject.add(e.getKey());
           tPercent.add(p);
-          tPeriod.add(b.period());
+          tPeriod.add(periodOf.get(e.getKey()));
         }
       }
     }
@@ -613,11 +598,10 @@ public class Charger {
     }
     for (var e : lastKeyOf.entrySet()) {
       long limit = credited.getOrDefault(e.getKey(), 0L);
-      BudgetView.AccountBalance b = newBalances.get(e.getKey());
-      if (limit <= 0 || b == null) {
+      if (limit <= 0) {
         continue;
       }
-      long spent = limit - b.balanceMicros();
+      long spent = limit - (balance.get(e.getKey())[0] - accDelta.get(e.getKey())[0]);
       for (int p : new int[] {80, 95, 100}) {
         if (spent * 100 >= (long) p * limit) {
           tScope.add("account");
@@ -627,9 +611,9 @@ public class Charger {
         }
       }
     }
-    List<Object[]> crossed = new ArrayList<>();
+    List<Uni<RowSet<Row>>> sent = new ArrayList<>(List.of(keyUpdate, accountUpdate, ledgerUpdate));
     if (!tScope.isEmpty()) {
-      for (Row r :
+      sent.add(
           conn.preparedQuery(
                   "insert into threshold_marks (scope, subject, percent, period)"
                       + " select * from unnest($1::varchar[], $2::varchar[], $3::int4[], $4::varchar[])"
@@ -639,9 +623,35 @@ public class Charger {
                       .addValue(tScope.toArray(String[]::new))
                       .addValue(tSubject.toArray(String[]::new))
                       .addValue(tPercent.toArray(Integer[]::new))
-                      .addValue(tPeriod.toArray(String[]::new)))
-              .await()
-              .indefinitely()) {
+                      .addValue(tPeriod.toArray(String[]::new))));
+    }
+    @SuppressWarnings("unchecked")
+    List<RowSet<Row>> done =
+        Uni.combine()
+            .all()
+            .unis(sent)
+            .with(results -> results.stream().map(r -> (RowSet<Row>) r).toList())
+            .await()
+            .indefinitely();
+    Map<String, BudgetView.KeyBudget> newBudgets = new HashMap<>();
+    for (Row r : done.get(0)) {
+      newBudgets.put(
+          r.getString(0),
+          new BudgetView.KeyBudget(r.getLong(1), r.getString(2), r.getLong(3), r.getLong(4)));
+    }
+    if (newBudgets.size() != m) {
+      throw new IllegalStateException("key guard refused a batch total; rolled back");
+    }
+    Map<String, BudgetView.AccountBalance> newBalances = new HashMap<>();
+    for (Row r : done.get(1)) {
+      newBalances.put(r.getString(0), new BudgetView.AccountBalance(r.getLong(1), r.getLong(2)));
+    }
+    if (newBalances.size() != na) {
+      throw new IllegalStateException("account guard refused a batch total; rolled back");
+    }
+    List<Object[]> crossed = new ArrayList<>();
+    if (done.size() > 3) {
+      for (Row r : done.get(3)) {
         crossed.add(new Object[] {r.getString(0), r.getInteger(1), r.getString(2), r.getString(3)});
       }
     }
