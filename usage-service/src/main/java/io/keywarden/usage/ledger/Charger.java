@@ -191,6 +191,8 @@ public class Charger {
     final KeyEntry key;
     final long cost;
     final List<Pending> duplicates = new ArrayList<>();
+    // found in the ledger already (a conflict on its request id): answered from the stored outcome
+    boolean replay;
     boolean fresh;
     long released;
     ChargeOutcome outcome;
@@ -238,6 +240,16 @@ public class Charger {
       try {
         apply(items, now);
         break;
+      } catch (ReplaysFound r) {
+        // rolled back; again without them (each round marks at least one, so this ends)
+        for (String id : r.requestIds) {
+          items.get(id).replay = true;
+        }
+        for (Item it : items.values()) {
+          it.fresh = false;
+          it.released = 0;
+          it.outcome = null;
+        }
       } catch (RuntimeException e) {
         if (++attempt >= 3) {
           throw e;
@@ -268,83 +280,39 @@ public class Charger {
     return (num + 999_999) / 1_000_000;
   }
 
+  /** Records of the batch whose request id the ledger holds already: the batch is rolled back. */
+  private static final class ReplaysFound extends RuntimeException {
+    final List<String> requestIds;
+
+    ReplaysFound(List<String> requestIds) {
+      super("replays in the batch", null, false, false);
+      this.requestIds = requestIds;
+    }
+  }
+
   private void apply(Map<String, Item> items, Instant now) {
     var ts = now.atOffset(ZoneOffset.UTC);
     SqlConnection conn = pool.getConnection().await().indefinitely();
     List<Runnable> afterCommit = new ArrayList<>();
     try {
-      // BEGIN goes out pipelined with the first statement (one round trip for both)
-      Uni<Transaction> begin = conn.begin().memoize().indefinitely();
-      begin.subscribe().with(t -> {}, f -> {});
-      Transaction tx = null;
-      try {
-        // 1. ledger rows first: a conflict means a replay
-        int n = items.size();
-        String[] reqs = new String[n];
-        String[] keys = new String[n];
-        String[] accounts = new String[n];
-        String[] models = new String[n];
-        Long[] ins = new Long[n];
-        Long[] outs = new Long[n];
-        int i = 0;
-        for (Item it : items.values()) {
-          UsageRecord r = it.pending.record();
-          reqs[i] = r.requestId();
-          keys[i] = it.key.keyId();
-          accounts[i] = it.key.account();
-          models[i] = r.model();
-          ins[i] = r.inputTokens();
-          outs[i] = r.outputTokens();
-          i++;
-        }
-        // the rows inserted are the fresh records (a conflict is a replay); the holds of exactly
-        // those are deleted (settled) in the same statement
-        Uni<RowSet<Row>> insert =
-            conn.preparedQuery(
-                    "with ins as (insert into ledger (request_id, key_id, account, model,"
-                        + " input_tokens, output_tokens, kind, amount_micros, created_at)"
-                        + " select r, k, a, m, i, o, 'pending', 0, $7 from unnest($1::varchar[],"
-                        + " $2::varchar[], $3::varchar[], $4::varchar[], $5::int8[], $6::int8[])"
-                        + " as u(r, k, a, m, i, o)"
-                        + " on conflict (request_id) do nothing"
-                        + " returning request_id),"
-                        + " rel as (delete from holds h using ins where h.request_id = ins.request_id"
-                        + " returning h.request_id, h.amount_micros)"
-                        + " select ins.request_id, rel.amount_micros from ins"
-                        + " left join rel on rel.request_id = ins.request_id")
-                .execute(
-                    Tuple.tuple()
-                        .addValue(reqs)
-                        .addValue(keys)
-                        .addValue(accounts)
-                        .addValue(models)
-                        .addValue(ins)
-                        .addValue(outs)
-                        .addValue(ts));
-        var first = Uni.combine().all().unis(begin, insert).asTuple().await().indefinitely();
-        tx = first.getItem1();
-        for (Row r : first.getItem2()) {
-          Item it = items.get(r.getString(0));
-          it.fresh = true;
-          Long released = r.getLong(1);
-          it.released = released == null ? 0 : released;
-        }
-        // keep arrival order for the decisions
-        List<Item> ordered = items.values().stream().filter(it -> it.fresh).toList();
-        if (!ordered.isEmpty()) {
-          charge(conn, ordered, now, ts, afterCommit);
-        }
-        tx.commit().await().indefinitely();
-      } catch (RuntimeException e) {
+      // arrival order, for the decisions
+      List<Item> candidates = items.values().stream().filter(it -> !it.replay).toList();
+      if (!candidates.isEmpty()) {
+        // BEGIN goes out pipelined with the first statements (one round trip for all of them)
+        Uni<Transaction> begin = conn.begin().memoize().indefinitely();
+        begin.subscribe().with(t -> {}, f -> {});
         try {
-          if (tx == null) {
-            tx = begin.await().indefinitely();
+          charge(conn, begin, candidates, now, ts, afterCommit);
+          begin.await().indefinitely().commit().await().indefinitely();
+        } catch (RuntimeException e) {
+          try {
+            begin.await().indefinitely().rollback().await().indefinitely();
+          } catch (RuntimeException ignored) {
+            // the connection is closed below
           }
-          tx.rollback().await().indefinitely();
-        } catch (RuntimeException ignored) {
-          // the connection is closed below
+          throw e;
         }
-        throw e;
+        candidates.forEach(it -> it.fresh = true);
       }
       // replays: the first answer, committed before our insert could conflict with it
       List<String> replays =
@@ -401,14 +369,35 @@ public class Charger {
     }
   }
 
+  /**
+   * One transaction in two round trips before the commit, each ledger row written once with its
+   * final answer:
+   *
+   * <ol>
+   *   <li>(pipelined with BEGIN) the batch's holds read and locked, its key budgets and accounts
+   *       upserted in sorted order - locking them and returning their values;
+   *   <li>every record decided in arrival order against those locked values;
+   *   <li>(pipelined) the ledger rows inserted with their answers ({@code ON CONFLICT (request_id)
+   *       DO NOTHING}), the holds deleted, one guarded UPDATE per key and per account, the
+   *       threshold marks. A row not inserted is a replay: the whole transaction rolls back and the
+   *       batch is decided again without it ({@link ReplaysFound}). A guard refusing rolls it back
+   *       too.
+   * </ol>
+   */
   private void charge(
       SqlConnection conn,
+      Uni<Transaction> begin,
       List<Item> fresh,
       Instant now,
       java.time.OffsetDateTime ts,
       List<Runnable> afterCommit) {
-    // 2. the holds of these requests were settled with the ledger insert (released whatever the
-    // outcome). 3. lock and read the budgets, in key order (no deadlock between instances)
+    String[] reqIds = new String[fresh.size()];
+    Map<String, Item> byReq = new HashMap<>();
+    for (int i = 0; i < reqIds.length; i++) {
+      Item it = fresh.get(i);
+      reqIds[i] = it.pending.record().requestId();
+      byReq.put(reqIds[i], it);
+    }
     TreeMap<String, KeyEntry> keys = new TreeMap<>();
     TreeMap<String, Boolean> accounts = new TreeMap<>();
     for (Item it : fresh) {
@@ -430,9 +419,12 @@ public class Charger {
       kPeriod[j] = Periods.current(k.quotaReset(), now);
       j++;
     }
-    Map<String, long[]> budget = new HashMap<>(); // limit, spent, reserved
-    Map<String, String> periodOf = new HashMap<>();
-    // keys then accounts, sent together (pipelined on this connection, executed in that order)
+    // 1. holds, then keys, then accounts (the order every writer locks in), with BEGIN
+    Uni<RowSet<Row>> holdRows =
+        conn.preparedQuery(
+                "select request_id, amount_micros from holds where request_id = any($1)"
+                    + " order by request_id for update")
+            .execute(Tuple.of(reqIds));
     Uni<RowSet<Row>> keyRows =
         conn.preparedQuery(
                 "insert into key_budgets (key_id, account, limit_micros, quota_reset, period)"
@@ -457,14 +449,27 @@ public class Charger {
                     + " on conflict (account) do update set updated_at = now()"
                     + " returning account, balance_micros, reserved_micros, credited_micros")
             .execute(Tuple.of(accounts.keySet().toArray(String[]::new)));
-    var locked = Uni.combine().all().unis(keyRows, accountRows).asTuple().await().indefinitely();
-    for (Row r : locked.getItem1()) {
+    var locked =
+        Uni.combine()
+            .all()
+            .unis(begin, holdRows, keyRows, accountRows)
+            .asTuple()
+            .await()
+            .indefinitely();
+    List<String> heldIds = new ArrayList<>();
+    for (Row r : locked.getItem2()) {
+      byReq.get(r.getString(0)).released = r.getLong(1);
+      heldIds.add(r.getString(0));
+    }
+    Map<String, long[]> budget = new HashMap<>(); // limit, spent, reserved
+    Map<String, String> periodOf = new HashMap<>();
+    for (Row r : locked.getItem3()) {
       budget.put(r.getString(0), new long[] {r.getLong(1), r.getLong(2), r.getLong(3)});
       periodOf.put(r.getString(0), r.getString(4));
     }
     Map<String, long[]> balance = new HashMap<>(); // balance, reserved
     Map<String, Long> credited = new HashMap<>();
-    for (Row r : locked.getItem2()) {
+    for (Row r : locked.getItem4()) {
       balance.put(r.getString(0), new long[] {r.getLong(1), r.getLong(2)});
       credited.put(r.getString(0), r.getLong(3));
     }
@@ -561,12 +566,40 @@ public class Charger {
       la[i] = it.outcome.accepted() ? -it.cost : 0L;
       lo[i] = write(it.outcome);
     }
-    Uni<RowSet<Row>> ledgerUpdate =
+    String[] lKey = new String[n];
+    String[] lAcc = new String[n];
+    String[] lModel = new String[n];
+    Long[] lIn = new Long[n];
+    Long[] lOut = new Long[n];
+    for (int i = 0; i < n; i++) {
+      UsageRecord r = fresh.get(i).pending.record();
+      lKey[i] = fresh.get(i).key.keyId();
+      lAcc[i] = fresh.get(i).key.account();
+      lModel[i] = r.model();
+      lIn[i] = r.inputTokens();
+      lOut[i] = r.outputTokens();
+    }
+    Uni<RowSet<Row>> ledgerInsert =
         conn.preparedQuery(
-                "update ledger l set kind = u.k, amount_micros = u.a, outcome = u.o"
-                    + " from unnest($1::varchar[], $2::varchar[], $3::int8[], $4::text[]) as u(r, k, a, o)"
-                    + " where l.request_id = u.r")
-            .execute(Tuple.tuple().addValue(lr).addValue(lk).addValue(la).addValue(lo));
+                "insert into ledger (request_id, key_id, account, model, input_tokens,"
+                    + " output_tokens, kind, amount_micros, outcome, created_at)"
+                    + " select r, k, a, m, i, o, kd, am, oc, $10 from unnest($1::varchar[],"
+                    + " $2::varchar[], $3::varchar[], $4::varchar[], $5::int8[], $6::int8[],"
+                    + " $7::varchar[], $8::int8[], $9::text[]) as u(r, k, a, m, i, o, kd, am, oc)"
+                    + " on conflict (request_id) do nothing"
+                    + " returning request_id")
+            .execute(
+                Tuple.tuple()
+                    .addValue(lr)
+                    .addValue(lKey)
+                    .addValue(lAcc)
+                    .addValue(lModel)
+                    .addValue(lIn)
+                    .addValue(lOut)
+                    .addValue(lk)
+                    .addValue(la)
+                    .addValue(lo)
+                    .addValue(ts));
     // thresholds crossed (80/95/100 % of a key's quota), decided once per period
     List<String> tScope = new ArrayList<>();
     List<String> tSubject = new ArrayList<>();
@@ -611,7 +644,14 @@ public class Charger {
         }
       }
     }
-    List<Uni<RowSet<Row>>> sent = new ArrayList<>(List.of(keyUpdate, accountUpdate, ledgerUpdate));
+    // the ledger insert first: a replay waits there for the transaction that wrote it
+    List<Uni<RowSet<Row>>> sent = new ArrayList<>(List.of(ledgerInsert, keyUpdate, accountUpdate));
+    if (!heldIds.isEmpty()) {
+      sent.add(
+          conn.preparedQuery("delete from holds where request_id = any($1)")
+              .execute(Tuple.of(heldIds.toArray(String[]::new))));
+    }
+    int marksAt = sent.size();
     if (!tScope.isEmpty()) {
       sent.add(
           conn.preparedQuery(
@@ -633,8 +673,21 @@ public class Charger {
             .with(results -> results.stream().map(r -> (RowSet<Row>) r).toList())
             .await()
             .indefinitely();
+    if (done.get(0).rowCount() != n) {
+      Set<String> inserted = new HashSet<>();
+      for (Row r : done.get(0)) {
+        inserted.add(r.getString(0));
+      }
+      List<String> replays = new ArrayList<>();
+      for (String id : lr) {
+        if (!inserted.contains(id)) {
+          replays.add(id);
+        }
+      }
+      throw new ReplaysFound(replays);
+    }
     Map<String, BudgetView.KeyBudget> newBudgets = new HashMap<>();
-    for (Row r : done.get(0)) {
+    for (Row r : done.get(1)) {
       newBudgets.put(
           r.getString(0),
           new BudgetView.KeyBudget(r.getLong(1), r.getString(2), r.getLong(3), r.getLong(4)));
@@ -643,15 +696,15 @@ public class Charger {
       throw new IllegalStateException("key guard refused a batch total; rolled back");
     }
     Map<String, BudgetView.AccountBalance> newBalances = new HashMap<>();
-    for (Row r : done.get(1)) {
+    for (Row r : done.get(2)) {
       newBalances.put(r.getString(0), new BudgetView.AccountBalance(r.getLong(1), r.getLong(2)));
     }
     if (newBalances.size() != na) {
       throw new IllegalStateException("account guard refused a batch total; rolled back");
     }
     List<Object[]> crossed = new ArrayList<>();
-    if (done.size() > 3) {
-      for (Row r : done.get(3)) {
+    if (done.size() > marksAt) {
+      for (Row r : done.get(marksAt)) {
         crossed.add(new Object[] {r.getString(0), r.getInteger(1), r.getString(2), r.getString(3)});
       }
     }
