@@ -5,7 +5,9 @@
 // /api/authorize at fixed rates, for every scenario at once (one key each) over W full UTC minutes:
 //   baseline: one instance (all of the key's requests to A - what consistent hashing on the key
 //             at the balancer does) at 0.9x, 1x and 2x L;
-//   two instances, round robin (every other request to B) at 0.9x, 1x and 2x L.
+//   two instances, round robin (every other request to B) at 0.9x, 1x and 2x L;
+//   two more instances C and D with kw.rate-limit.instances=2 (each enforces L/2): round robin at
+//   0.9x, 1x, 2x, and all of a key's requests to C at 2x (the price of the split).
 // Prints admitted per full window / L (min, mean, max over the windows) per scenario, and the
 // round-robin rows against their one-instance baseline. Requests are counted in the UTC minute
 // they were sent in (the limiter's windows are UTC minutes; a request within a few ms of a
@@ -29,7 +31,7 @@ import org.apache.kafka.clients.producer.*;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 public class UsageRateLimitDriver {
-  record Scenario(String name, double factor, boolean roundRobin, String secret, String keyId) {}
+  record Scenario(String name, double factor, int first, int second, String secret, String keyId) {}
 
   public static void main(String[] args) throws Exception {
     Path dir = Path.of(args[0]);
@@ -42,11 +44,14 @@ public class UsageRateLimitDriver {
     props.put("quarkus.log.level", "WARN");
     ServiceProcess a = ServiceProcess.start(root, "usage-service", freePort(), props, dir.resolve("logs-a"));
     ServiceProcess b = ServiceProcess.start(root, "usage-service", freePort(), props, dir.resolve("logs-b"));
+    props.put("kw.rate-limit.instances", "2");
+    ServiceProcess c = ServiceProcess.start(root, "usage-service", freePort(), props, dir.resolve("logs-c"));
+    ServiceProcess d = ServiceProcess.start(root, "usage-service", freePort(), props, dir.resolve("logs-d"));
+    List<ServiceProcess> all = List.of(a, b, c, d);
     try {
-      run(stack, a, b, limit, windows);
+      run(stack, all, limit, windows);
     } finally {
-      a.stop();
-      b.stop();
+      all.forEach(ServiceProcess::stop);
       stack.close();
     }
   }
@@ -57,7 +62,8 @@ public class UsageRateLimitDriver {
     }
   }
 
-  static void run(LocalStack stack, ServiceProcess a, ServiceProcess b, int limit, int windows) throws Exception {
+  static void run(LocalStack stack, List<ServiceProcess> instances, int limit, int windows) throws Exception {
+    ServiceProcess a = instances.get(0);
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap());
     p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
@@ -65,12 +71,16 @@ public class UsageRateLimitDriver {
     String account = "rl-account";
     Instant now = Instant.now();
     List<Scenario> scenarios = new ArrayList<>();
-    for (boolean rr : new boolean[] {false, true}) {
+    String[] names = {"1 instance (baseline)", "2 instances, round robin", "2 inst., L/2 each, round robin"};
+    int[][] targets = {{0, 0}, {0, 1}, {2, 3}};
+    for (int m = 0; m < 3; m++) {
       for (double f : new double[] {0.9, 1.0, 2.0}) {
-        scenarios.add(new Scenario((rr ? "2 instances, round robin" : "1 instance (baseline)") + String.format(", %.1fx", f),
-            f, rr, KeyFormat.generate(KeyFormat.DEFAULT_PREFIX), UUID.randomUUID().toString()));
+        scenarios.add(new Scenario(names[m] + String.format(", %.1fx", f), f, targets[m][0], targets[m][1],
+            KeyFormat.generate(KeyFormat.DEFAULT_PREFIX), UUID.randomUUID().toString()));
       }
     }
+    scenarios.add(new Scenario("2 inst., L/2 each, all to one, 2.0x", 2.0, 2, 2,
+        KeyFormat.generate(KeyFormat.DEFAULT_PREFIX), UUID.randomUUID().toString()));
     try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
       GroupSnapshot g = new GroupSnapshot("rl", "", true, false,
           List.of(new ModelPrice("gpt-4o-mini", "openai", 150_000, 600_000)), now, now, 1);
@@ -93,7 +103,7 @@ public class UsageRateLimitDriver {
         HttpResponse.BodyHandlers.ofString());
     if (credit.statusCode() / 100 != 2) throw new IllegalStateException("credit failed: " + credit.body());
     // both instances know every key before the clock starts
-    for (ServiceProcess s : List.of(a, b)) {
+    for (ServiceProcess s : instances) {
       for (Scenario sc : scenarios) {
         long until = System.nanoTime() + 30_000_000_000L;
         while (!authorize(http, s, sc.secret()).contains("\"allowed\":true")) {
@@ -127,7 +137,7 @@ public class UsageRateLimitDriver {
         int w = (int) ((t - startMs) / 60_000);
         if (w < 0) return;
         long i = n.getAndIncrement();
-        ServiceProcess target = sc.roundRobin() && i % 2 == 1 ? b : a;
+        ServiceProcess target = instances.get(i % 2 == 1 ? sc.second() : sc.first());
         sent.incrementAndGet(idx * windows + w);
         inflight.add(http.sendAsync(request(target, sc.secret()), HttpResponse.BodyHandlers.ofString())
             .whenComplete((r, e) -> {
@@ -146,9 +156,9 @@ public class UsageRateLimitDriver {
     }
     timer.shutdownNow();
     CompletableFuture.allOf(inflight.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
-    System.out.printf("%n%-38s %12s %26s %12s %10s%n", "scenario", "offered/min", "admitted/L per window",
-        "mean", "vs 1-inst.");
-    System.out.printf("%-38s %12s %26s %12s %10s%n", "", "", "(min .. max)", "", "");
+    System.out.printf("%n%-38s %11s %24s %8s %17s %10s%n", "scenario", "offered/min", "admitted/L per window",
+        "mean", "admitted/allowed", "vs 1-inst.");
+    System.out.printf("%-38s %11s %24s %8s %17s %10s%n", "", "", "(min .. max)", "", "allowed=min(off.,L)", "");
     double[] base = new double[3];
     for (int si = 0; si < scenarios.size(); si++) {
       Scenario sc = scenarios.get(si);
@@ -162,8 +172,10 @@ public class UsageRateLimitDriver {
       }
       double mean = sum / windows;
       if (si < 3) base[si] = mean;
-      System.out.printf("%-38s %12.0f %12.1f%% .. %6.1f%% %11.1f%% %10s%n", sc.name(), offered / windows,
-          min * 100, max * 100, mean * 100, si < 3 ? "1.00x" : String.format("%.2fx", mean / base[si - 3]));
+      double allowedShare = Math.min(offered / windows, limit) / limit;
+      System.out.printf("%-38s %11.0f %10.1f%% .. %6.1f%% %7.1f%% %16.1f%% %10s%n", sc.name(), offered / windows,
+          min * 100, max * 100, mean * 100, mean / allowedShare * 100,
+          si < 3 ? "1.00x" : String.format("%.2fx", mean / base[(si - 3) % 3 + (si >= 9 ? 2 : 0)]));
     }
     System.out.printf("transport errors or unexpected statuses: %d%n", errors.get());
   }

@@ -62,7 +62,19 @@ public class Charger {
   private record Pending(UsageRecord record, CompletableFuture<Result> answer) {}
 
   /** The answer plus whether it was a replay of an earlier request. */
-  public record Result(ChargeOutcome outcome, boolean replay) {}
+  public record Result(ChargeOutcome outcome, boolean replay, String json) {
+    public Result(ChargeOutcome outcome, boolean replay) {
+      this(outcome, replay, null);
+    }
+  }
+
+  /**
+   * The answer as JSON: the text stored with the ledger row (written once per record by the
+   * charge), else serialized now.
+   */
+  public String json(Result r) {
+    return r.json() != null ? r.json() : write(r.outcome());
+  }
 
   private final Pool pool;
   private final KeyProjection projection;
@@ -196,6 +208,8 @@ public class Charger {
     boolean fresh;
     long released;
     ChargeOutcome outcome;
+    // the outcome as stored in the ledger
+    String json;
 
     Item(Pending pending, KeyEntry key, long cost) {
       this.pending = pending;
@@ -321,6 +335,7 @@ public class Charger {
               .map(it -> it.pending.record().requestId())
               .toList();
       Map<String, ChargeOutcome> stored = new HashMap<>();
+      Map<String, String> storedJson = new HashMap<>();
       if (!replays.isEmpty()) {
         for (Row r :
             conn.preparedQuery("select request_id, outcome from ledger where request_id = any($1)")
@@ -328,6 +343,7 @@ public class Charger {
                 .await()
                 .indefinitely()) {
           stored.put(r.getString(0), read(r.getString(1)));
+          storedJson.put(r.getString(0), r.getString(1));
         }
       }
       for (Runnable r : afterCommit) {
@@ -340,7 +356,7 @@ public class Charger {
       for (Item it : items.values()) {
         Result res;
         if (it.fresh) {
-          res = new Result(it.outcome, false);
+          res = new Result(it.outcome, false, it.json);
         } else {
           ChargeOutcome o = stored.get(it.pending.record().requestId());
           res =
@@ -357,11 +373,11 @@ public class Charger {
                           null,
                           null),
                       false)
-                  : new Result(o, true);
+                  : new Result(o, true, storedJson.get(it.pending.record().requestId()));
         }
         it.pending.answer().complete(res);
         for (Pending d : it.duplicates) {
-          d.answer().complete(new Result(res.outcome(), true));
+          d.answer().complete(new Result(res.outcome(), true, res.json()));
         }
       }
     } finally {
@@ -565,6 +581,7 @@ public class Charger {
       lk[i] = it.outcome.accepted() ? "charge" : "denied";
       la[i] = it.outcome.accepted() ? -it.cost : 0L;
       lo[i] = write(it.outcome);
+      it.json = lo[i];
     }
     String[] lKey = new String[n];
     String[] lAcc = new String[n];
