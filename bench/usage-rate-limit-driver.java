@@ -1,4 +1,4 @@
-// Per-key rate limits with two usage-service instances, measured (bench/usage-ratelimit.sh).
+// Per-key rate limits with two usage-service instances, measured (bench/usage-rate-limit.sh).
 //
 // Starts a private local stack and the packaged usage-service twice (A and B, one ledger, each its
 // own full projection), publishes keys with a requests-per-minute limit L, and offers POST

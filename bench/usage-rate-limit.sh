@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Per-key rate limits with two usage-service instances (see bench/usage-ratelimit-driver.java):
+# Per-key rate limits with two usage-service instances (see bench/usage-rate-limit-driver.java):
 # admitted / limit per UTC-minute window at 0.9x, 1x and 2x the limit, one instance (baseline:
 # what consistent hashing on the key at the balancer gives) against two instances behind a
 # round-robin balancer.
-#   bench/usage-ratelimit.sh [limit per minute, default 600] [full windows, default 3]
+#   bench/usage-rate-limit.sh [limit per minute, default 600] [full windows, default 3]
 #   (SKIP_BUILD=1 to reuse the packaged jar; takes the stack start-up plus windows+1 minutes)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,6 +18,6 @@ trap 'rm -rf "$WORK"' EXIT
   -Dmdep.includeScope=test -Dmdep.outputFile="$WORK/cp.txt" >/dev/null
 CP="$(cat "$WORK/cp.txt"):$ROOT/contracts/target/classes:$ROOT/local-stack/target/classes"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$JAVA_HOME/bin/java" -cp "$CP" bench/usage-ratelimit-driver.java "$WORK" "$ROOT" "${1:-600}" "${2:-3}" 2>"$WORK/stderr.log" \
+"$JAVA_HOME/bin/java" -cp "$CP" bench/usage-rate-limit-driver.java "$WORK" "$ROOT" "${1:-600}" "${2:-3}" 2>"$WORK/stderr.log" \
   || { tail -30 "$WORK/stderr.log" >&2; exit 1; }
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
