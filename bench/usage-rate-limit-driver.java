@@ -54,6 +54,7 @@ public class UsageRateLimitDriver {
       all.forEach(ServiceProcess::stop);
       stack.close();
     }
+    System.exit(0); // the HTTP client's pool threads would keep the JVM alive
   }
 
   static int freePort() throws Exception {

@@ -95,6 +95,7 @@ public class UsageReplayDriver {
       }
       stack.close();
     }
+    System.exit(0); // the HTTP client's pool threads would keep the JVM alive
   }
 
   static long rssKb(long pid) throws Exception {
