@@ -101,7 +101,7 @@ public class Charger {
       @ConfigProperty(name = "kw.usage.group-commit-micros", defaultValue = "2000")
           long windowMicros,
       @ConfigProperty(name = "kw.usage.max-batch", defaultValue = "2000") int maxBatch,
-      @ConfigProperty(name = "kw.usage.queue-capacity", defaultValue = "100000") int capacity,
+      @ConfigProperty(name = "kw.usage.queue-capacity", defaultValue = "20000") int capacity,
       @ConfigProperty(name = "kw.usage.writers", defaultValue = "2") int writers) {
     this.pool = pool;
     this.projection = projection;
