@@ -15,7 +15,7 @@
 # time, coordinated omission corrected), each next to the same generator against nginx:
 #   POST /api/authorize at AUTH_RATE (default 30,000 req/s; goal p99 <= 2 ms);
 #   POST /api/usage batches of 100 at USAGE_RATE records/s (default 20,000; goal p99 ack <= 20 ms)
-#   and at OVERLOAD_RATE (default 40,000: 503s counted, every acknowledged record checked in the
+#   and at OVERLOAD_RATES (default 40,000 and 80,000: 503s counted, every acknowledged record checked in the
 #   ledger).
 # SECTIONS="wrk openloop" (default both) picks the parts. Everything it started is stopped on exit.
 set -euo pipefail
@@ -192,9 +192,9 @@ fi
 
 if [[ " $SECTIONS " == *" openloop "* ]]; then
   ol() { "$JAVA_HOME/bin/java" -cp "$CP" bench/usage-openloop.java "$@" 2>/dev/null | grep '^offered' || echo "failed"; }
-  fig() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+  fig() { tr ' ' '\n' <<<"$2" | awk -F= -v k="$1" '$1 == k {print $2; exit}'; }
   ratio() { python3 -c "a=float('$1'.rstrip('ms') or 0); b=float('$2'.rstrip('ms') or 0); print(f'{a/b:.2f}x' if b else '-')"; }
-  AUTH_RATE="${AUTH_RATE:-30000}"; USAGE_RATE="${USAGE_RATE:-20000}"; OVERLOAD_RATE="${OVERLOAD_RATE:-40000}"
+  AUTH_RATE="${AUTH_RATE:-30000}"; USAGE_RATE="${USAGE_RATE:-20000}"; OVERLOAD_RATES="${OVERLOAD_RATES:-40000 80000}"
   JDBC="jdbc:postgresql://127.0.0.1:$PG_PORT/usageservice"
   echo
   echo "fixed-rate (open-loop, bench/usage-openloop.java; latency from the intended send time; ${D} s after a 5 s warm-up; up to 64 connections):"
@@ -208,15 +208,20 @@ if [[ " $SECTIONS " == *" openloop "* ]]; then
   olrow "nginx return 200 (floor)" "$base" ""
   r="$(ol authorize "http://127.0.0.1:$USAGE_PORT/api/authorize" "$AUTH_RATE" "$D" 64 warmup=5)"
   olrow "POST /api/authorize direct (shared secret + JSON)" "$r" "$base"
+  echo "    raw: $r"
   brate="$(( USAGE_RATE / 100 ))"
   base="$(ol post "http://127.0.0.1:$P_FLOOR/" "$brate" "$D" 64 warmup=5)"
   olrow "nginx return 200, POST of a 100-record body (floor)" "$base" ""
   r="$(ol usage "http://127.0.0.1:$USAGE_PORT/api/usage" "$brate" "$D" 64 warmup=5 "jdbc=$JDBC")"
   olrow "POST /api/usage, 100 records/request (batches/s)" "$r" "$base"
   echo "    records/s acknowledged $(fig records/s "$r") (offered $USAGE_RATE); $(fig ledger-has-acked "$r") acknowledged records found in the ledger; committed-not-acked $(fig committed-not-acked "$r")"
-  r="$(ol usage "http://127.0.0.1:$USAGE_PORT/api/usage" "$(( OVERLOAD_RATE / 100 ))" "$D" 64 warmup=5 "jdbc=$JDBC")"
-  olrow "  overload: the same at ${OVERLOAD_RATE} records/s offered" "$r" "$base"
-  echo "    records/s acknowledged $(fig records/s "$r"), refused with 503 $(fig records-503 "$r") records; $(fig ledger-has-acked "$r") acknowledged records found in the ledger; committed-not-acked $(fig committed-not-acked "$r")"
+  echo "    raw: $r"
+  for OVERLOAD_RATE in $OVERLOAD_RATES; do
+    r="$(ol usage "http://127.0.0.1:$USAGE_PORT/api/usage" "$(( OVERLOAD_RATE / 100 ))" "$D" 64 warmup=5 "jdbc=$JDBC")"
+    olrow "  overload?: the same at ${OVERLOAD_RATE} records/s offered" "$r" "$base"
+    echo "    records/s acknowledged $(fig records/s "$r"), refused with 503 $(fig records-503 "$r") records; $(fig ledger-has-acked "$r") acknowledged records found in the ledger; committed-not-acked $(fig committed-not-acked "$r")"
+    echo "    raw: $r"
+  done
 fi
 
 echo
