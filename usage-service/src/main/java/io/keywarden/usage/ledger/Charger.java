@@ -42,15 +42,17 @@ import org.jboss.logging.Logger;
  * threads (default 2):
  *
  * <ol>
- *   <li>ledger rows inserted first, {@code ON CONFLICT (request_id) DO NOTHING}: the rows not
- *       inserted are replays and get their stored answer;
- *   <li>the batch's key budgets and accounts are upserted in key order (rolling a key into its
- *       current UTC period) which locks them and returns their values;
- *   <li>each record is decided in arrival order against those locked values;
- *   <li>one guarded UPDATE per key and per account with the batch's accepted sum ({@code limit = 0
- *       OR spent + reserved + add <= limit}, {@code balance - reserved - add >= 0}); if any guard
- *       fails the whole transaction rolls back and nothing is acknowledged;
- *   <li>ledger rows get their amount and answer; commit; then the callers are answered.
+ *   <li>(one round trip, with BEGIN) the batch's holds read {@code FOR UPDATE}, its key budgets and
+ *       accounts upserted in sorted order (rolling a key into its current UTC period), which locks
+ *       them and returns their values;
+ *   <li>each record decided in arrival order against those locked values;
+ *   <li>(one round trip) the ledger rows inserted with their final answers, {@code ON CONFLICT
+ *       (request_id) DO NOTHING}; the settled holds deleted; one guarded UPDATE per key and per
+ *       account with the batch's accepted sum ({@code limit = 0 OR spent + reserved + add <=
+ *       limit}, {@code balance - reserved - add >= 0}); the threshold marks. A row not inserted is
+ *       a replay: the transaction rolls back and the batch is decided again without it (it gets its
+ *       stored answer). A guard refusing rolls the transaction back and nothing is acknowledged;
+ *   <li>commit; then the callers are answered.
  * </ol>
  *
  * Nothing is acknowledged before the commit. A full queue answers 503 (back-pressure, no loss).
