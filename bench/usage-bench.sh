@@ -11,7 +11,13 @@
 #   authorizer) | nginx auth_request -> usage-service forward-auth (deployment shape) |
 #   POST /api/authorize direct | GET /v1/models direct | per-request PostgreSQL key lookup (pgbench)
 # and durable usage records: batches of 100 (records/s, p99 ack) and single records on one hot key.
-# Everything it started is stopped on exit.
+# Then fixed-rate (open-loop) runs with bench/usage-openloop.java (latency from the intended send
+# time, coordinated omission corrected), each next to the same generator against nginx:
+#   POST /api/authorize at AUTH_RATE (default 30,000 req/s; goal p99 <= 2 ms);
+#   POST /api/usage batches of 100 at USAGE_RATE records/s (default 20,000; goal p99 ack <= 20 ms)
+#   and at OVERLOAD_RATES (default 40,000 and 80,000: 503s counted, every acknowledged record checked in the
+#   ledger).
+# SECTIONS="wrk openloop" (default both) picks the parts. Everything it started is stopped on exit.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -137,7 +143,9 @@ wrk_run() { # conns url [wrk args...]
   echo "${rps:-0} ${p50:-?} ${p99:-?} ${bad:-0}"
 }
 
+SECTIONS="${SECTIONS:-wrk openloop}"
 declare -A FLOOR
+if [[ " $SECTIONS " == *" wrk "* ]]; then
 printf '\n%-52s %5s %12s %10s %10s %8s %9s\n' "case" "conns" "req/s" "p50" "p99" "non-2xx" "vs floor"
 row() { # name conns "rps p50 p99 bad"
   read -r rps p50 p99 bad <<<"$3"
@@ -180,6 +188,42 @@ out="$(wrk -t2 -c64 -d"${D}s" --latency -s bench/usage-hotkey.lua "http://127.0.
 printf '  single records, one hot key, 64 connections: %s records/s, p50 %s, p99 %s, non-2xx %s\n' \
   "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="50%" {print $2}' <<<"$out")" \
   "$(awk '$1=="99%" {print $2}' <<<"$out")" "$(awk '/Non-2xx/ {print $5}' <<<"$out" | sed 's/^$/0/')"
+fi
+
+if [[ " $SECTIONS " == *" openloop "* ]]; then
+  ol() { "$JAVA_HOME/bin/java" -cp "$CP" bench/usage-openloop.java "$@" 2>/dev/null | grep '^offered' || echo "failed"; }
+  fig() { tr ' ' '\n' <<<"$2" | awk -F= -v k="$1" '$1 == k {print $2; exit}'; }
+  ratio() { python3 -c "a=float('$1'.rstrip('ms') or 0); b=float('$2'.rstrip('ms') or 0); print(f'{a/b:.2f}x' if b else '-')"; }
+  AUTH_RATE="${AUTH_RATE:-30000}"; USAGE_RATE="${USAGE_RATE:-20000}"; OVERLOAD_RATES="${OVERLOAD_RATES:-40000 80000}"
+  JDBC="jdbc:postgresql://127.0.0.1:$PG_PORT/usageservice"
+  echo
+  echo "fixed-rate (open-loop, bench/usage-openloop.java; latency from the intended send time; ${D} s after a 5 s warm-up; up to 64 connections):"
+  printf '%-52s %9s %9s %9s %9s %9s %9s %s\n' "case" "offered" "achieved" "p50" "p99" "p99.9" "p99 vs" "notes"
+  olrow() { # name result baseline-result
+    printf '%-52s %9s %9s %9s %9s %9s %9s %s\n' "$1" "$(fig offered "$2")" "$(fig achieved "$2")" \
+      "$(fig p50 "$2")" "$(fig p99 "$2")" "$(fig p99.9 "$2")" "${3:+$(ratio "$(fig p99 "$2")" "$(fig p99 "$3")")}" \
+      "503=$(fig 503 "$2") other=$(fig other "$2") errors=$(fig errors "$2") gen-lag-p99=$(fig sender-lag-p99 "$2") load=$(cut -d' ' -f1 /proc/loadavg)"
+  }
+  base="$(ol get "http://127.0.0.1:$P_FLOOR/" "$AUTH_RATE" "$D" 64 warmup=5)"
+  olrow "nginx return 200 (floor)" "$base" ""
+  r="$(ol authorize "http://127.0.0.1:$USAGE_PORT/api/authorize" "$AUTH_RATE" "$D" 64 warmup=5)"
+  olrow "POST /api/authorize direct (shared secret + JSON)" "$r" "$base"
+  echo "    raw: $r"
+  brate="$(( USAGE_RATE / 100 ))"
+  base="$(ol post "http://127.0.0.1:$P_FLOOR/" "$brate" "$D" 64 warmup=5)"
+  olrow "nginx return 200, POST of a 100-record body (floor)" "$base" ""
+  r="$(ol usage "http://127.0.0.1:$USAGE_PORT/api/usage" "$brate" "$D" 64 warmup=5 "jdbc=$JDBC")"
+  olrow "POST /api/usage, 100 records/request (batches/s)" "$r" "$base"
+  echo "    records/s acknowledged $(fig records/s "$r") (offered $USAGE_RATE); $(fig ledger-has-acked "$r") acknowledged records found in the ledger; committed-not-acked $(fig committed-not-acked "$r")"
+  echo "    raw: $r"
+  for OVERLOAD_RATE in $OVERLOAD_RATES; do
+    r="$(ol usage "http://127.0.0.1:$USAGE_PORT/api/usage" "$(( OVERLOAD_RATE / 100 ))" "$D" 64 warmup=5 "jdbc=$JDBC")"
+    olrow "  overload?: the same at ${OVERLOAD_RATE} records/s offered" "$r" "$base"
+    echo "    records/s acknowledged $(fig records/s "$r"), refused with 503 $(fig records-503 "$r") records; $(fig ledger-has-acked "$r") acknowledged records found in the ledger; committed-not-acked $(fig committed-not-acked "$r")"
+    echo "    raw: $r"
+  done
+fi
+
 echo
 echo "usage-service RSS: $(awk '/VmRSS/ {print $2, $3}' /proc/"$USAGE_PID"/status 2>/dev/null || echo '?')"
 echo "machine: $(nproc) cores, $(uname -r); wrk, nginx (1 worker), PostgreSQL, Kafka, Keycloak and usage-service share them"

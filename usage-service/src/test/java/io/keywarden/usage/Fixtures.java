@@ -209,12 +209,7 @@ public final class Fixtures {
         CloudEvent.of(type.type(), "/test", k.keyId(), Instant.now(), k));
     await()
         .atMost(10, TimeUnit.SECONDS)
-        .until(
-            () ->
-                projection
-                    .byId(k.keyId())
-                    .map(e -> e.key().version() >= k.version())
-                    .orElse(false));
+        .until(() -> projection.byId(k.keyId()).map(e -> e.version() >= k.version()).orElse(false));
   }
 
   private void send(String topic, String key, CloudEvent<?> event) {

@@ -40,6 +40,48 @@ class RateLimiterTests {
     assertThat(admittedRatio(2.0)).isEqualTo(1.0);
   }
 
+  /**
+   * Two instances, each with its own limiter, {@code factor} x the limit per minute sent to them in
+   * turn (round robin) or all to the first (consistent hashing on the key), for 10 minutes:
+   * admitted / min(offered, limit).
+   */
+  static double twoInstances(double factor, int sharedBy, boolean roundRobin) {
+    RateLimiter[] rl = {
+      new RateLimiter(Duration.ofMinutes(10), sharedBy),
+      new RateLimiter(Duration.ofMinutes(10), sharedBy)
+    };
+    RateLimit limit = new RateLimit(LIMIT, null, null);
+    Instant start = Instant.parse("2026-11-23T10:00:00Z");
+    int perMinute = (int) Math.round(LIMIT * factor);
+    long admitted = 0;
+    int n = 0;
+    for (int w = 0; w < 10; w++) {
+      for (int i = 0; i < perMinute; i++) {
+        Instant t = start.plusMillis(w * 60_000L + (long) i * 60_000L / perMinute);
+        RateLimiter target = roundRobin ? rl[n++ % 2] : rl[0];
+        if (target.tryAcquire("k", limit, null, t).allowed()) {
+          admitted++;
+        }
+      }
+    }
+    return admitted / (10.0 * Math.min(perMinute, LIMIT));
+  }
+
+  @Test
+  void withTwoInstancesEachEnforcesItsOwnShareAsDocumented() {
+    // default: every instance enforces the whole limit, so round robin admits up to 2x
+    assertThat(twoInstances(0.9, 1, true)).isEqualTo(1.0);
+    assertThat(twoInstances(1.0, 1, true)).isEqualTo(1.0);
+    assertThat(twoInstances(2.0, 1, true)).isEqualTo(2.0);
+    // kw.rate-limit.instances=2: each enforces half, exact behind round robin ...
+    assertThat(twoInstances(0.9, 2, true)).isEqualTo(1.0);
+    assertThat(twoInstances(1.0, 2, true)).isEqualTo(1.0);
+    assertThat(twoInstances(2.0, 2, true)).isEqualTo(1.0);
+    // ... and half the limit when one key's requests all reach one instance
+    assertThat(twoInstances(2.0, 2, false)).isEqualTo(0.5);
+    assertThat(twoInstances(2.0, 1, false)).isEqualTo(1.0);
+  }
+
   @Test
   void aRefusedRequestConsumesNothingAndRetryAfterPointsAtTheNextMinute() {
     RateLimiter rl = new RateLimiter(Duration.ofMinutes(10));

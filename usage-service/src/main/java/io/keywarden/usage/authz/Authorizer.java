@@ -1,11 +1,11 @@
 package io.keywarden.usage.authz;
 
-import io.keywarden.contracts.events.KeySnapshot;
 import io.keywarden.usage.events.UsageEvents;
 import io.keywarden.usage.ledger.BudgetView;
 import io.keywarden.usage.ledger.Holds;
 import io.keywarden.usage.ledger.Periods;
 import io.keywarden.usage.limits.RateLimiter;
+import io.keywarden.usage.projection.KeyProjection.KeyEntry;
 import io.keywarden.usage.rest.DenialRecorder;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -42,7 +42,7 @@ public class Authorizer {
       return code == DecisionCode.VALID;
     }
 
-    public KeySnapshot key() {
+    public KeyEntry key() {
       return check == null ? null : check.key();
     }
   }
@@ -82,7 +82,7 @@ public class Authorizer {
       Integer retry = r.code() == DecisionCode.UNAVAILABLE ? 1 : null;
       return Uni.createFrom().item(deny(r, r.code(), ask, null, null, null, retry));
     }
-    KeySnapshot k = r.key();
+    KeyEntry k = r.key();
     String period = Periods.current(k.quotaReset(), now);
     Long quotaLeft =
         k.quotaMicros() > 0

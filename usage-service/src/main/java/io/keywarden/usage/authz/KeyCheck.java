@@ -1,7 +1,6 @@
 package io.keywarden.usage.authz;
 
 import io.keywarden.contracts.KeyFormat;
-import io.keywarden.contracts.events.KeySnapshot;
 import io.keywarden.contracts.events.KeyStatus;
 import io.keywarden.usage.projection.KeyProjection;
 import io.keywarden.usage.projection.KeyProjection.GroupEntry;
@@ -20,8 +19,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 public class KeyCheck {
   /** The outcome; entry and group are set when the key was found. */
   public record Result(DecisionCode code, KeyEntry entry, GroupEntry group) {
-    public KeySnapshot key() {
-      return entry == null ? null : entry.key();
+    public KeyEntry key() {
+      return entry;
     }
   }
 
@@ -91,7 +90,7 @@ public class KeyCheck {
       return new Result(DecisionCode.INVALID_KEY, null, null);
     }
     KeyEntry e = m.get().entry();
-    KeySnapshot k = e.key();
+    KeyEntry k = e;
     GroupEntry g = projection.group(k.group()).orElse(null);
     DecisionCode code = statusCode(k, now);
     if (code == DecisionCode.VALID && clientIp != null && !e.allowList().allows(clientIp)) {
@@ -108,7 +107,7 @@ public class KeyCheck {
     return new Result(code, e, g);
   }
 
-  static DecisionCode statusCode(KeySnapshot k, Instant now) {
+  static DecisionCode statusCode(KeyEntry k, Instant now) {
     KeyStatus s = k.status();
     if (s == KeyStatus.REVOKED) return DecisionCode.REVOKED;
     if (s == KeyStatus.LEAKED) return DecisionCode.LEAKED;

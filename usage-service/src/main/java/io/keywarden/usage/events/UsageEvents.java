@@ -2,10 +2,10 @@ package io.keywarden.usage.events;
 
 import io.keywarden.contracts.events.CloudEvent;
 import io.keywarden.contracts.events.EventCodec;
-import io.keywarden.contracts.events.KeySnapshot;
 import io.keywarden.contracts.events.QuotaThreshold;
 import io.keywarden.contracts.events.UsageDenied;
 import io.keywarden.contracts.events.UsageRecorded;
+import io.keywarden.usage.projection.KeyProjection.KeyEntry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
@@ -80,7 +80,7 @@ public class UsageEvents {
   }
 
   /** The window of a key for {@code now}; a window of an earlier period is flushed first. */
-  private Window window(KeySnapshot k, Instant now) {
+  private Window window(KeyEntry k, Instant now) {
     long start = windowStart(now);
     Window w = windows.get(k.keyId());
     if (w != null && w.start == start) {
@@ -105,7 +105,7 @@ public class UsageEvents {
     return fresh;
   }
 
-  public void allowed(KeySnapshot k, String clientIp, String userAgent, Instant now) {
+  public void allowed(KeyEntry k, String clientIp, String userAgent, Instant now) {
     Window w = window(k, now);
     synchronized (w) {
       w.requests++;
@@ -129,7 +129,7 @@ public class UsageEvents {
   }
 
   /** A refused request of a known key: counted, and the first per code and window is sent. */
-  public void denied(KeySnapshot k, String code, String clientIp, String userAgent, Instant now) {
+  public void denied(KeyEntry k, String code, String clientIp, String userAgent, Instant now) {
     Window w = window(k, now);
     boolean send;
     synchronized (w) {
@@ -156,7 +156,7 @@ public class UsageEvents {
 
   /** A usage record was decided: spend and tokens when charged, a denial code otherwise. */
   public void charged(
-      KeySnapshot k,
+      KeyEntry k,
       long cost,
       long input,
       long output,
@@ -195,13 +195,7 @@ public class UsageEvents {
    * scope} account, sent with the key whose charge crossed it) was crossed: once per period.
    */
   public void threshold(
-      KeySnapshot k,
-      String scope,
-      int percent,
-      long spent,
-      long limit,
-      String period,
-      Instant now) {
+      KeyEntry k, String scope, int percent, long spent, long limit, String period, Instant now) {
     String type = percent >= 100 ? QuotaThreshold.EXHAUSTED : QuotaThreshold.TYPE;
     send(
         k.keyId(),

@@ -2,13 +2,14 @@ package io.keywarden.usage.ledger;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.keywarden.contracts.events.KeySnapshot;
 import io.keywarden.contracts.events.ModelPrice;
 import io.keywarden.usage.events.UsageEvents;
 import io.keywarden.usage.limits.RateLimiter;
 import io.keywarden.usage.projection.KeyProjection;
+import io.keywarden.usage.projection.KeyProjection.KeyEntry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.RowSet;
@@ -41,15 +42,17 @@ import org.jboss.logging.Logger;
  * threads (default 2):
  *
  * <ol>
- *   <li>ledger rows inserted first, {@code ON CONFLICT (request_id) DO NOTHING}: the rows not
- *       inserted are replays and get their stored answer;
- *   <li>the batch's key budgets and accounts are upserted in key order (rolling a key into its
- *       current UTC period) which locks them and returns their values;
- *   <li>each record is decided in arrival order against those locked values;
- *   <li>one guarded UPDATE per key and per account with the batch's accepted sum ({@code limit = 0
- *       OR spent + reserved + add <= limit}, {@code balance - reserved - add >= 0}); if any guard
- *       fails the whole transaction rolls back and nothing is acknowledged;
- *   <li>ledger rows get their amount and answer; commit; then the callers are answered.
+ *   <li>(one round trip, with BEGIN) the batch's holds read {@code FOR UPDATE}, its key budgets and
+ *       accounts upserted in sorted order (rolling a key into its current UTC period), which locks
+ *       them and returns their values;
+ *   <li>each record decided in arrival order against those locked values;
+ *   <li>(one round trip) the ledger rows inserted with their final answers, {@code ON CONFLICT
+ *       (request_id) DO NOTHING}; the settled holds deleted; one guarded UPDATE per key and per
+ *       account with the batch's accepted sum ({@code limit = 0 OR spent + reserved + add <=
+ *       limit}, {@code balance - reserved - add >= 0}); the threshold marks. A row not inserted is
+ *       a replay: the transaction rolls back and the batch is decided again without it (it gets its
+ *       stored answer). A guard refusing rolls the transaction back and nothing is acknowledged;
+ *   <li>commit; then the callers are answered.
  * </ol>
  *
  * Nothing is acknowledged before the commit. A full queue answers 503 (back-pressure, no loss).
@@ -61,7 +64,19 @@ public class Charger {
   private record Pending(UsageRecord record, CompletableFuture<Result> answer) {}
 
   /** The answer plus whether it was a replay of an earlier request. */
-  public record Result(ChargeOutcome outcome, boolean replay) {}
+  public record Result(ChargeOutcome outcome, boolean replay, String json) {
+    public Result(ChargeOutcome outcome, boolean replay) {
+      this(outcome, replay, null);
+    }
+  }
+
+  /**
+   * The answer as JSON: the text stored with the ledger row (written once per record by the
+   * charge), else serialized now.
+   */
+  public String json(Result r) {
+    return r.json() != null ? r.json() : write(r.outcome());
+  }
 
   private final Pool pool;
   private final KeyProjection projection;
@@ -88,7 +103,7 @@ public class Charger {
       @ConfigProperty(name = "kw.usage.group-commit-micros", defaultValue = "2000")
           long windowMicros,
       @ConfigProperty(name = "kw.usage.max-batch", defaultValue = "2000") int maxBatch,
-      @ConfigProperty(name = "kw.usage.queue-capacity", defaultValue = "100000") int capacity,
+      @ConfigProperty(name = "kw.usage.queue-capacity", defaultValue = "20000") int capacity,
       @ConfigProperty(name = "kw.usage.writers", defaultValue = "2") int writers) {
     this.pool = pool;
     this.projection = projection;
@@ -187,14 +202,18 @@ public class Charger {
   /** A record of the batch, with what the projection says about its key. */
   private static final class Item {
     final Pending pending;
-    final KeySnapshot key;
+    final KeyEntry key;
     final long cost;
     final List<Pending> duplicates = new ArrayList<>();
+    // found in the ledger already (a conflict on its request id): answered from the stored outcome
+    boolean replay;
     boolean fresh;
     long released;
     ChargeOutcome outcome;
+    // the outcome as stored in the ledger
+    String json;
 
-    Item(Pending pending, KeySnapshot key, long cost) {
+    Item(Pending pending, KeyEntry key, long cost) {
       this.pending = pending;
       this.key = key;
       this.cost = cost;
@@ -210,8 +229,7 @@ public class Charger {
         same.duplicates.add(p);
         continue;
       }
-      KeySnapshot k =
-          projection.byId(p.record.keyId()).map(KeyProjection.KeyEntry::key).orElse(null);
+      KeyEntry k = projection.byId(p.record.keyId()).orElse(null);
       if (k == null) {
         p.answer.complete(
             new Result(
@@ -238,6 +256,16 @@ public class Charger {
       try {
         apply(items, now);
         break;
+      } catch (ReplaysFound r) {
+        // rolled back; again without them (each round marks at least one, so this ends)
+        for (String id : r.requestIds) {
+          items.get(id).replay = true;
+        }
+        for (Item it : items.values()) {
+          it.fresh = false;
+          it.released = 0;
+          it.outcome = null;
+        }
       } catch (RuntimeException e) {
         if (++attempt >= 3) {
           throw e;
@@ -252,7 +280,7 @@ public class Charger {
     }
   }
 
-  private long cost(UsageRecord r, KeySnapshot k) {
+  private long cost(UsageRecord r, KeyEntry k) {
     if (r.costMicros() != null) {
       return r.costMicros();
     }
@@ -268,72 +296,39 @@ public class Charger {
     return (num + 999_999) / 1_000_000;
   }
 
+  /** Records of the batch whose request id the ledger holds already: the batch is rolled back. */
+  private static final class ReplaysFound extends RuntimeException {
+    final List<String> requestIds;
+
+    ReplaysFound(List<String> requestIds) {
+      super("replays in the batch", null, false, false);
+      this.requestIds = requestIds;
+    }
+  }
+
   private void apply(Map<String, Item> items, Instant now) {
     var ts = now.atOffset(ZoneOffset.UTC);
     SqlConnection conn = pool.getConnection().await().indefinitely();
     List<Runnable> afterCommit = new ArrayList<>();
     try {
-      Transaction tx = conn.begin().await().indefinitely();
-      try {
-        // 1. ledger rows first: a conflict means a replay
-        int n = items.size();
-        String[] reqs = new String[n];
-        String[] keys = new String[n];
-        String[] accounts = new String[n];
-        String[] models = new String[n];
-        Long[] ins = new Long[n];
-        Long[] outs = new Long[n];
-        int i = 0;
-        for (Item it : items.values()) {
-          UsageRecord r = it.pending.record();
-          reqs[i] = r.requestId();
-          keys[i] = it.key.keyId();
-          accounts[i] = it.key.account();
-          models[i] = r.model();
-          ins[i] = r.inputTokens();
-          outs[i] = r.outputTokens();
-          i++;
-        }
-        RowSet<Row> inserted =
-            conn.preparedQuery(
-                    "insert into ledger (request_id, key_id, account, model, input_tokens,"
-                        + " output_tokens, kind, amount_micros, created_at)"
-                        + " select r, k, a, m, i, o, 'pending', 0, $7 from unnest($1::varchar[],"
-                        + " $2::varchar[], $3::varchar[], $4::varchar[], $5::int8[], $6::int8[])"
-                        + " as u(r, k, a, m, i, o)"
-                        + " on conflict (request_id) do nothing"
-                        + " returning request_id")
-                .execute(
-                    Tuple.tuple()
-                        .addValue(reqs)
-                        .addValue(keys)
-                        .addValue(accounts)
-                        .addValue(models)
-                        .addValue(ins)
-                        .addValue(outs)
-                        .addValue(ts))
-                .await()
-                .indefinitely();
-        List<Item> fresh = new ArrayList<>();
-        for (Row r : inserted) {
-          Item it = items.get(r.getString(0));
-          it.fresh = true;
-          fresh.add(it);
-        }
-        // keep arrival order for the decisions
-        fresh.sort((a, b) -> 0);
-        List<Item> ordered = items.values().stream().filter(it -> it.fresh).toList();
-        if (!ordered.isEmpty()) {
-          charge(conn, ordered, now, ts, afterCommit);
-        }
-        tx.commit().await().indefinitely();
-      } catch (RuntimeException e) {
+      // arrival order, for the decisions
+      List<Item> candidates = items.values().stream().filter(it -> !it.replay).toList();
+      if (!candidates.isEmpty()) {
+        // BEGIN goes out pipelined with the first statements (one round trip for all of them)
+        Uni<Transaction> begin = conn.begin().memoize().indefinitely();
+        begin.subscribe().with(t -> {}, f -> {});
         try {
-          tx.rollback().await().indefinitely();
-        } catch (RuntimeException ignored) {
-          // the connection is closed below
+          charge(conn, begin, candidates, now, ts, afterCommit);
+          begin.await().indefinitely().commit().await().indefinitely();
+        } catch (RuntimeException e) {
+          try {
+            begin.await().indefinitely().rollback().await().indefinitely();
+          } catch (RuntimeException ignored) {
+            // the connection is closed below
+          }
+          throw e;
         }
-        throw e;
+        candidates.forEach(it -> it.fresh = true);
       }
       // replays: the first answer, committed before our insert could conflict with it
       List<String> replays =
@@ -342,6 +337,7 @@ public class Charger {
               .map(it -> it.pending.record().requestId())
               .toList();
       Map<String, ChargeOutcome> stored = new HashMap<>();
+      Map<String, String> storedJson = new HashMap<>();
       if (!replays.isEmpty()) {
         for (Row r :
             conn.preparedQuery("select request_id, outcome from ledger where request_id = any($1)")
@@ -349,6 +345,7 @@ public class Charger {
                 .await()
                 .indefinitely()) {
           stored.put(r.getString(0), read(r.getString(1)));
+          storedJson.put(r.getString(0), r.getString(1));
         }
       }
       for (Runnable r : afterCommit) {
@@ -361,7 +358,7 @@ public class Charger {
       for (Item it : items.values()) {
         Result res;
         if (it.fresh) {
-          res = new Result(it.outcome, false);
+          res = new Result(it.outcome, false, it.json);
         } else {
           ChargeOutcome o = stored.get(it.pending.record().requestId());
           res =
@@ -378,11 +375,11 @@ public class Charger {
                           null,
                           null),
                       false)
-                  : new Result(o, true);
+                  : new Result(o, true, storedJson.get(it.pending.record().requestId()));
         }
         it.pending.answer().complete(res);
         for (Pending d : it.duplicates) {
-          d.answer().complete(new Result(res.outcome(), true));
+          d.answer().complete(new Result(res.outcome(), true, res.json()));
         }
       }
     } finally {
@@ -390,27 +387,36 @@ public class Charger {
     }
   }
 
+  /**
+   * One transaction in two round trips before the commit, each ledger row written once with its
+   * final answer:
+   *
+   * <ol>
+   *   <li>(pipelined with BEGIN) the batch's holds read and locked, its key budgets and accounts
+   *       upserted in sorted order - locking them and returning their values;
+   *   <li>every record decided in arrival order against those locked values;
+   *   <li>(pipelined) the ledger rows inserted with their answers ({@code ON CONFLICT (request_id)
+   *       DO NOTHING}), the holds deleted, one guarded UPDATE per key and per account, the
+   *       threshold marks. A row not inserted is a replay: the whole transaction rolls back and the
+   *       batch is decided again without it ({@link ReplaysFound}). A guard refusing rolls it back
+   *       too.
+   * </ol>
+   */
   private void charge(
       SqlConnection conn,
+      Uni<Transaction> begin,
       List<Item> fresh,
       Instant now,
       java.time.OffsetDateTime ts,
       List<Runnable> afterCommit) {
-    // 2. settle holds of these requests (released whatever the outcome)
+    String[] reqIds = new String[fresh.size()];
     Map<String, Item> byReq = new HashMap<>();
-    for (Item it : fresh) {
-      byReq.put(it.pending.record().requestId(), it);
+    for (int i = 0; i < reqIds.length; i++) {
+      Item it = fresh.get(i);
+      reqIds[i] = it.pending.record().requestId();
+      byReq.put(reqIds[i], it);
     }
-    for (Row r :
-        conn.preparedQuery(
-                "delete from holds where request_id = any($1) returning request_id, amount_micros")
-            .execute(Tuple.of(byReq.keySet().toArray(String[]::new)))
-            .await()
-            .indefinitely()) {
-      byReq.get(r.getString(0)).released = r.getLong(1);
-    }
-    // 3. lock and read the budgets, in key order (no deadlock between instances)
-    TreeMap<String, KeySnapshot> keys = new TreeMap<>();
+    TreeMap<String, KeyEntry> keys = new TreeMap<>();
     TreeMap<String, Boolean> accounts = new TreeMap<>();
     for (Item it : fresh) {
       keys.put(it.key.keyId(), it.key);
@@ -423,7 +429,7 @@ public class Charger {
     String[] kReset = new String[nk];
     String[] kPeriod = new String[nk];
     int j = 0;
-    for (KeySnapshot k : keys.values()) {
+    for (KeyEntry k : keys.values()) {
       kIds[j] = k.keyId();
       kAcc[j] = k.account();
       kLim[j] = k.quotaMicros();
@@ -431,9 +437,13 @@ public class Charger {
       kPeriod[j] = Periods.current(k.quotaReset(), now);
       j++;
     }
-    Map<String, long[]> budget = new HashMap<>(); // limit, spent, reserved
-    Map<String, String> periodOf = new HashMap<>();
-    for (Row r :
+    // 1. holds, then keys, then accounts (the order every writer locks in), with BEGIN
+    Uni<RowSet<Row>> holdRows =
+        conn.preparedQuery(
+                "select request_id, amount_micros from holds where request_id = any($1)"
+                    + " order by request_id for update")
+            .execute(Tuple.of(reqIds));
+    Uni<RowSet<Row>> keyRows =
         conn.preparedQuery(
                 "insert into key_budgets (key_id, account, limit_micros, quota_reset, period)"
                     + " select * from unnest($1::varchar[], $2::varchar[], $3::int8[], $4::varchar[],"
@@ -450,22 +460,36 @@ public class Charger {
                     .addValue(kAcc)
                     .addValue(kLim)
                     .addValue(kReset)
-                    .addValue(kPeriod))
+                    .addValue(kPeriod));
+    Uni<RowSet<Row>> accountRows =
+        conn.preparedQuery(
+                "insert into accounts (account) select * from unnest($1::varchar[]) order by 1"
+                    + " on conflict (account) do update set updated_at = now()"
+                    + " returning account, balance_micros, reserved_micros, credited_micros")
+            .execute(Tuple.of(accounts.keySet().toArray(String[]::new)));
+    var locked =
+        Uni.combine()
+            .all()
+            .unis(begin, holdRows, keyRows, accountRows)
+            .asTuple()
             .await()
-            .indefinitely()) {
+            .indefinitely();
+    List<String> heldIds = new ArrayList<>();
+    for (Row r : locked.getItem2()) {
+      byReq.get(r.getString(0)).released = r.getLong(1);
+      heldIds.add(r.getString(0));
+    }
+    Map<String, long[]> budget = new HashMap<>(); // limit, spent, reserved
+    Map<String, String> periodOf = new HashMap<>();
+    for (Row r : locked.getItem3()) {
       budget.put(r.getString(0), new long[] {r.getLong(1), r.getLong(2), r.getLong(3)});
       periodOf.put(r.getString(0), r.getString(4));
     }
     Map<String, long[]> balance = new HashMap<>(); // balance, reserved
-    for (Row r :
-        conn.preparedQuery(
-                "insert into accounts (account) select * from unnest($1::varchar[]) order by 1"
-                    + " on conflict (account) do update set updated_at = now()"
-                    + " returning account, balance_micros, reserved_micros")
-            .execute(Tuple.of(accounts.keySet().toArray(String[]::new)))
-            .await()
-            .indefinitely()) {
+    Map<String, Long> credited = new HashMap<>();
+    for (Row r : locked.getItem4()) {
       balance.put(r.getString(0), new long[] {r.getLong(1), r.getLong(2)});
+      credited.put(r.getString(0), r.getLong(3));
     }
     // 4. decide in arrival order against the locked values
     Map<String, long[]> keyDelta = new TreeMap<>(); // add, released
@@ -504,7 +528,10 @@ public class Charger {
               b[0],
               a[0] - ad[0]);
     }
-    // 5. one guarded update per key and per account
+    // 5.-7. sent together (one round trip): one guarded update per key and per account, the
+    // ledger rows' amounts and answers, and the thresholds crossed. The thresholds are decided
+    // from the locked values plus the batch's sums - what the guarded updates will return - and
+    // if a guard refuses, everything, marks included, is rolled back.
     int m = keyDelta.size();
     String[] uk = new String[m];
     Long[] uAdd = new Long[m];
@@ -516,8 +543,7 @@ public class Charger {
       uRel[q] = e.getValue()[1];
       q++;
     }
-    Map<String, BudgetView.KeyBudget> newBudgets = new HashMap<>();
-    for (Row r :
+    Uni<RowSet<Row>> keyUpdate =
         conn.preparedQuery(
                 "update key_budgets b set spent_micros = b.spent_micros + u.a,"
                     + " reserved_micros = b.reserved_micros - u.r, updated_at = now()"
@@ -525,16 +551,7 @@ public class Charger {
                     + " where b.key_id = u.k and (u.a = 0 or b.limit_micros = 0"
                     + " or b.spent_micros + u.a + b.reserved_micros - u.r <= b.limit_micros)"
                     + " returning b.key_id, b.limit_micros, b.period, b.spent_micros, b.reserved_micros")
-            .execute(Tuple.tuple().addValue(uk).addValue(uAdd).addValue(uRel))
-            .await()
-            .indefinitely()) {
-      newBudgets.put(
-          r.getString(0),
-          new BudgetView.KeyBudget(r.getLong(1), r.getString(2), r.getLong(3), r.getLong(4)));
-    }
-    if (newBudgets.size() != m) {
-      throw new IllegalStateException("key guard refused a batch total; rolled back");
-    }
+            .execute(Tuple.tuple().addValue(uk).addValue(uAdd).addValue(uRel));
     int na = accDelta.size();
     String[] ua = new String[na];
     Long[] aAdd = new Long[na];
@@ -546,26 +563,15 @@ public class Charger {
       aRel[q] = e.getValue()[1];
       q++;
     }
-    Map<String, BudgetView.AccountBalance> newBalances = new HashMap<>();
-    Map<String, Long> credited = new HashMap<>();
-    for (Row r :
+    Uni<RowSet<Row>> accountUpdate =
         conn.preparedQuery(
                 "update accounts x set balance_micros = x.balance_micros - u.a,"
                     + " reserved_micros = x.reserved_micros - u.r, updated_at = now()"
                     + " from unnest($1::varchar[], $2::int8[], $3::int8[]) as u(k, a, r)"
                     + " where x.account = u.k and (u.a = 0"
                     + " or x.balance_micros - u.a - x.reserved_micros + u.r >= 0)"
-                    + " returning x.account, x.balance_micros, x.reserved_micros, x.credited_micros")
-            .execute(Tuple.tuple().addValue(ua).addValue(aAdd).addValue(aRel))
-            .await()
-            .indefinitely()) {
-      newBalances.put(r.getString(0), new BudgetView.AccountBalance(r.getLong(1), r.getLong(2)));
-      credited.put(r.getString(0), r.getLong(3));
-    }
-    if (newBalances.size() != na) {
-      throw new IllegalStateException("account guard refused a batch total; rolled back");
-    }
-    // 6. ledger rows get their amount and answer
+                    + " returning x.account, x.balance_micros, x.reserved_micros")
+            .execute(Tuple.tuple().addValue(ua).addValue(aAdd).addValue(aRel));
     int n = fresh.size();
     String[] lr = new String[n];
     String[] lk = new String[n];
@@ -577,36 +583,66 @@ public class Charger {
       lk[i] = it.outcome.accepted() ? "charge" : "denied";
       la[i] = it.outcome.accepted() ? -it.cost : 0L;
       lo[i] = write(it.outcome);
+      it.json = lo[i];
     }
-    conn.preparedQuery(
-            "update ledger l set kind = u.k, amount_micros = u.a, outcome = u.o"
-                + " from unnest($1::varchar[], $2::varchar[], $3::int8[], $4::text[]) as u(r, k, a, o)"
-                + " where l.request_id = u.r")
-        .execute(Tuple.tuple().addValue(lr).addValue(lk).addValue(la).addValue(lo))
-        .await()
-        .indefinitely();
-    // 7. thresholds crossed (80/95/100 % of a key's quota), decided once per period
+    String[] lKey = new String[n];
+    String[] lAcc = new String[n];
+    String[] lModel = new String[n];
+    Long[] lIn = new Long[n];
+    Long[] lOut = new Long[n];
+    for (int i = 0; i < n; i++) {
+      UsageRecord r = fresh.get(i).pending.record();
+      lKey[i] = fresh.get(i).key.keyId();
+      lAcc[i] = fresh.get(i).key.account();
+      lModel[i] = r.model();
+      lIn[i] = r.inputTokens();
+      lOut[i] = r.outputTokens();
+    }
+    Uni<RowSet<Row>> ledgerInsert =
+        conn.preparedQuery(
+                "insert into ledger (request_id, key_id, account, model, input_tokens,"
+                    + " output_tokens, kind, amount_micros, outcome, created_at)"
+                    + " select r, k, a, m, i, o, kd, am, oc, $10 from unnest($1::varchar[],"
+                    + " $2::varchar[], $3::varchar[], $4::varchar[], $5::int8[], $6::int8[],"
+                    + " $7::varchar[], $8::int8[], $9::text[]) as u(r, k, a, m, i, o, kd, am, oc)"
+                    + " on conflict (request_id) do nothing"
+                    + " returning request_id")
+            .execute(
+                Tuple.tuple()
+                    .addValue(lr)
+                    .addValue(lKey)
+                    .addValue(lAcc)
+                    .addValue(lModel)
+                    .addValue(lIn)
+                    .addValue(lOut)
+                    .addValue(lk)
+                    .addValue(la)
+                    .addValue(lo)
+                    .addValue(ts));
+    // thresholds crossed (80/95/100 % of a key's quota), decided once per period
     List<String> tScope = new ArrayList<>();
     List<String> tSubject = new ArrayList<>();
     List<Integer> tPercent = new ArrayList<>();
     List<String> tPeriod = new ArrayList<>();
-    for (var e : newBudgets.entrySet()) {
-      BudgetView.KeyBudget b = e.getValue();
-      if (b.limitMicros() <= 0) {
+    for (var e : keyDelta.entrySet()) {
+      long[] b = budget.get(e.getKey());
+      long limit = b[0];
+      long spent = b[1] + e.getValue()[0];
+      if (limit <= 0) {
         continue;
       }
       for (int p : new int[] {80, 95, 100}) {
-        if (b.spentMicros() * 100 >= (long) p * b.limitMicros()) {
+        if (spent * 100 >= (long) p * limit) {
           tScope.add("key");
           tSubject.add(e.getKey());
           tPercent.add(p);
-          tPeriod.add(b.period());
+          tPeriod.add(periodOf.get(e.getKey()));
         }
       }
     }
     // ... and of an account's balance: spent = credited - balance, once per credit level; the
     // event names the key whose charge crossed it (the last one of the account in the batch)
-    Map<String, KeySnapshot> lastKeyOf = new HashMap<>();
+    Map<String, KeyEntry> lastKeyOf = new HashMap<>();
     for (Item it : fresh) {
       if (it.outcome.accepted() && it.cost > 0) {
         lastKeyOf.put(it.key.account(), it.key);
@@ -614,11 +650,10 @@ public class Charger {
     }
     for (var e : lastKeyOf.entrySet()) {
       long limit = credited.getOrDefault(e.getKey(), 0L);
-      BudgetView.AccountBalance b = newBalances.get(e.getKey());
-      if (limit <= 0 || b == null) {
+      if (limit <= 0) {
         continue;
       }
-      long spent = limit - b.balanceMicros();
+      long spent = limit - (balance.get(e.getKey())[0] - accDelta.get(e.getKey())[0]);
       for (int p : new int[] {80, 95, 100}) {
         if (spent * 100 >= (long) p * limit) {
           tScope.add("account");
@@ -628,9 +663,16 @@ public class Charger {
         }
       }
     }
-    List<Object[]> crossed = new ArrayList<>();
+    // the ledger insert first: a replay waits there for the transaction that wrote it
+    List<Uni<RowSet<Row>>> sent = new ArrayList<>(List.of(ledgerInsert, keyUpdate, accountUpdate));
+    if (!heldIds.isEmpty()) {
+      sent.add(
+          conn.preparedQuery("delete from holds where request_id = any($1)")
+              .execute(Tuple.of(heldIds.toArray(String[]::new))));
+    }
+    int marksAt = sent.size();
     if (!tScope.isEmpty()) {
-      for (Row r :
+      sent.add(
           conn.preparedQuery(
                   "insert into threshold_marks (scope, subject, percent, period)"
                       + " select * from unnest($1::varchar[], $2::varchar[], $3::int4[], $4::varchar[])"
@@ -640,9 +682,48 @@ public class Charger {
                       .addValue(tScope.toArray(String[]::new))
                       .addValue(tSubject.toArray(String[]::new))
                       .addValue(tPercent.toArray(Integer[]::new))
-                      .addValue(tPeriod.toArray(String[]::new)))
-              .await()
-              .indefinitely()) {
+                      .addValue(tPeriod.toArray(String[]::new))));
+    }
+    @SuppressWarnings("unchecked")
+    List<RowSet<Row>> done =
+        Uni.combine()
+            .all()
+            .unis(sent)
+            .with(results -> results.stream().map(r -> (RowSet<Row>) r).toList())
+            .await()
+            .indefinitely();
+    if (done.get(0).rowCount() != n) {
+      Set<String> inserted = new HashSet<>();
+      for (Row r : done.get(0)) {
+        inserted.add(r.getString(0));
+      }
+      List<String> replays = new ArrayList<>();
+      for (String id : lr) {
+        if (!inserted.contains(id)) {
+          replays.add(id);
+        }
+      }
+      throw new ReplaysFound(replays);
+    }
+    Map<String, BudgetView.KeyBudget> newBudgets = new HashMap<>();
+    for (Row r : done.get(1)) {
+      newBudgets.put(
+          r.getString(0),
+          new BudgetView.KeyBudget(r.getLong(1), r.getString(2), r.getLong(3), r.getLong(4)));
+    }
+    if (newBudgets.size() != m) {
+      throw new IllegalStateException("key guard refused a batch total; rolled back");
+    }
+    Map<String, BudgetView.AccountBalance> newBalances = new HashMap<>();
+    for (Row r : done.get(2)) {
+      newBalances.put(r.getString(0), new BudgetView.AccountBalance(r.getLong(1), r.getLong(2)));
+    }
+    if (newBalances.size() != na) {
+      throw new IllegalStateException("account guard refused a batch total; rolled back");
+    }
+    List<Object[]> crossed = new ArrayList<>();
+    if (done.size() > marksAt) {
+      for (Row r : done.get(marksAt)) {
         crossed.add(new Object[] {r.getString(0), r.getInteger(1), r.getString(2), r.getString(3)});
       }
     }
@@ -684,7 +765,7 @@ public class Charger {
             }
             String keyId = (String) c[0];
             BudgetView.KeyBudget kb = newBudgets.get(keyId);
-            KeySnapshot k = keys.get(keyId);
+            KeyEntry k = keys.get(keyId);
             events.threshold(
                 k, "key", (Integer) c[1], kb.spentMicros(), kb.limitMicros(), (String) c[2], now);
           }

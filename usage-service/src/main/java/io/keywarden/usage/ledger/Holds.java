@@ -1,7 +1,7 @@
 package io.keywarden.usage.ledger;
 
-import io.keywarden.contracts.events.KeySnapshot;
 import io.keywarden.usage.authz.DecisionCode;
+import io.keywarden.usage.projection.KeyProjection.KeyEntry;
 import io.quarkus.scheduler.Scheduled;
 import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -53,7 +53,7 @@ public class Holds {
   }
 
   /** Reserves {@code micros} for the request: VALID, KEY_QUOTA_EXCEEDED or BALANCE_EXHAUSTED. */
-  public Uni<DecisionCode> reserve(KeySnapshot k, String requestId, long micros, Instant now) {
+  public Uni<DecisionCode> reserve(KeyEntry k, String requestId, long micros, Instant now) {
     var expires = now.plus(ttl).atOffset(ZoneOffset.UTC);
     String period = Periods.current(k.quotaReset(), now);
     return pool.withTransaction(
@@ -75,7 +75,7 @@ public class Holds {
   }
 
   private Uni<DecisionCode> reserveBudgets(
-      SqlConnection conn, KeySnapshot k, long micros, String period) {
+      SqlConnection conn, KeyEntry k, long micros, String period) {
     return conn.preparedQuery(
             "insert into key_budgets (key_id, account, limit_micros, quota_reset, period)"
                 + " values ($1, $2, $3, $4, $5) on conflict (key_id) do update set"

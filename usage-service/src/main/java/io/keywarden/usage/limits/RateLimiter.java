@@ -14,8 +14,11 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * Per-key rate limits of one instance, in memory: requests per minute and tokens per minute in
  * fixed UTC-minute windows, and concurrent requests held from an authorize (with a requestId) to
  * its usage record or {@code kw.concurrency.timeout}. With N instances behind a load balancer each
- * enforces the limit on its own share, so a key may get up to N times its limit (documented). Only
- * an allowed request consumes a slot: the caller acquires last, after every other check.
+ * enforces the limit on its own share, so a key may get up to N times its limit (documented),
+ * unless {@code kw.rate-limit.instances} = N: then each instance enforces 1/N of every limit
+ * (rounded up), which is exact behind a round-robin balancer and too strict (1/N) when one key's
+ * requests all reach one instance (consistent hashing). Only an allowed request consumes a slot:
+ * the caller acquires last, after every other check.
  */
 @ApplicationScoped
 public class RateLimiter {
@@ -39,16 +42,32 @@ public class RateLimiter {
 
   private final Map<String, State> states = new ConcurrentHashMap<>();
   private final long concurrencyTimeoutMillis;
+  private final int instances;
 
+  public RateLimiter(Duration timeout) {
+    this(timeout, 1);
+  }
+
+  @jakarta.inject.Inject
   public RateLimiter(
-      @ConfigProperty(name = "kw.concurrency.timeout", defaultValue = "10m") Duration timeout) {
+      @ConfigProperty(name = "kw.concurrency.timeout", defaultValue = "10m") Duration timeout,
+      @ConfigProperty(name = "kw.rate-limit.instances", defaultValue = "1") int instances) {
     this.concurrencyTimeoutMillis = timeout.toMillis();
+    this.instances = Math.max(1, instances);
+  }
+
+  /** This instance's share of a limit (all of it unless kw.rate-limit.instances > 1). */
+  private Integer share(Integer limit) {
+    if (limit == null || instances == 1) {
+      return limit;
+    }
+    return (limit + instances - 1) / instances;
   }
 
   public Verdict tryAcquire(String keyId, RateLimit limit, String requestId, Instant now) {
-    Integer rpm = limit.requestsPerMinute();
-    Integer tpm = limit.tokensPerMinute();
-    Integer conc = limit.concurrentRequests();
+    Integer rpm = share(limit.requestsPerMinute());
+    Integer tpm = share(limit.tokensPerMinute());
+    Integer conc = share(limit.concurrentRequests());
     if (rpm == null && tpm == null && (conc == null || requestId == null)) {
       return new Verdict(true, 0, null);
     }
@@ -120,7 +139,7 @@ public class RateLimiter {
 
   /** Requests left in this minute, null when unlimited. */
   public Integer remaining(String keyId, RateLimit limit, Instant now) {
-    Integer rpm = limit.requestsPerMinute();
+    Integer rpm = share(limit.requestsPerMinute());
     if (rpm == null) {
       return null;
     }

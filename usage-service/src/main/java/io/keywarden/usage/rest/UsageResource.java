@@ -113,14 +113,30 @@ public class UsageResource {
     return Response.status(status).header("X-Keywarden-Replay", r.replay()).entity(node).build();
   }
 
+  /**
+   * {@code {"results": [outcome + "replay", ...]}}, written as text from each outcome's stored JSON
+   * (no tree per record).
+   */
   private Response batchAnswer(List<Charger.Result> results) {
-    List<Object> out = new ArrayList<>(results.size());
-    for (Charger.Result r : results) {
-      ObjectNode node = mapper.valueToTree(r.outcome());
-      node.put("replay", r.replay());
-      out.add(node);
+    StringBuilder out = new StringBuilder(results.size() * 320).append("{\"results\":[");
+    for (int i = 0; i < results.size(); i++) {
+      Charger.Result r = results.get(i);
+      String json = charger.json(r);
+      if (i > 0) {
+        out.append(',');
+      }
+      if (json.length() > 2 && json.charAt(0) == '{' && json.charAt(json.length() - 1) == '}') {
+        out.append(json, 0, json.length() - 1)
+            .append(",\"replay\":")
+            .append(r.replay())
+            .append('}');
+      } else {
+        ObjectNode node = mapper.valueToTree(r.outcome());
+        node.put("replay", r.replay());
+        out.append(node);
+      }
     }
-    return Response.ok(Map.of("results", out)).build();
+    return Response.ok(out.append("]}").toString(), MediaType.APPLICATION_JSON_TYPE).build();
   }
 
   private static String message(String code) {
