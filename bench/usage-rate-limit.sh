@@ -5,17 +5,10 @@
 # round-robin balancer.
 #   bench/usage-rate-limit.sh [limit per minute, default 600] [full windows, default 3]
 #   (SKIP_BUILD=1 to reuse the packaged jar; takes the stack start-up plus windows+1 minutes)
-set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  ./mvnw -B -q --no-transfer-progress install -DskipTests -Dspotless.check.skip=true -pl usage-service -am
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/usage-common.sh"
 WORK="$(mktemp -d /tmp/kw-usage-rl.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
-./mvnw -B -q --no-transfer-progress -pl usage-service dependency:build-classpath \
-  -Dmdep.includeScope=test -Dmdep.outputFile="$WORK/cp.txt" >/dev/null
+usage_classpath "$WORK/cp.txt" test
 CP="$(cat "$WORK/cp.txt"):$ROOT/contracts/target/classes:$ROOT/local-stack/target/classes"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$JAVA_HOME/bin/java" -cp "$CP" bench/usage-rate-limit-driver.java "$WORK" "$ROOT" "${1:-600}" "${2:-3}" 2>"$WORK/stderr.log" \

@@ -4,17 +4,10 @@
 # (projection read to the end offsets), next to a bare KafkaConsumer reading the same records
 # (floor) and that consumer plus decode + apply in-process.
 #   bench/usage-replay.sh [N, default 1000000]    (SKIP_BUILD=1 to reuse the packaged jar)
-set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  ./mvnw -B -q --no-transfer-progress install -DskipTests -Dspotless.check.skip=true -pl usage-service -am
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/usage-common.sh"
 WORK="$(mktemp -d /tmp/kw-usage-replay.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
-./mvnw -B -q --no-transfer-progress -pl usage-service dependency:build-classpath \
-  -Dmdep.includeScope=test -Dmdep.outputFile="$WORK/cp.txt" >/dev/null
+usage_classpath "$WORK/cp.txt" test
 CP="$(cat "$WORK/cp.txt"):$ROOT/usage-service/target/classes:$ROOT/contracts/target/classes:$ROOT/local-stack/target/classes"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$JAVA_HOME/bin/java" -Xmx2g -cp "$CP" bench/usage-replay-driver.java "$WORK" "$ROOT" "${1:-1000000}" 2>"$WORK/stderr.log" \

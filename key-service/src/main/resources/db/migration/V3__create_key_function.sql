@@ -8,9 +8,63 @@
 --
 -- Outcomes: ok | policy | group (missing or disabled) | live (cap reached) | name (taken) |
 -- hash (custom key in use).
+
 -- A row written with claimed_until is published by its writer right after the commit (fast path);
 -- the polling relay takes it only once the claim has lapsed (the writer crashed or Kafka was down).
 alter table outbox add column claimed_until timestamptz;
+
+-- The live-key count of an account without scanning its keys: a per-account count of keys in status
+-- active or disabled, kept by a trigger on every insert, status change and delete (whoever writes:
+-- key-service, an operator's SQL), and an index of the keys that can expire, so kw_create_key
+-- subtracts those past their expiry with a range scan instead of counting every key of the account.
+create table account_key_counts (
+    account             varchar(255) primary key,
+    active_or_disabled  bigint not null
+);
+
+insert into account_key_counts (account, active_or_disabled)
+select account, count(*) from api_keys where status in ('active', 'disabled') group by account;
+
+create function kw_count_live_keys() returns trigger
+language plpgsql
+as $$
+declare
+    was_counted  boolean := false;
+    is_counted   boolean := false;
+begin
+    if tg_op in ('UPDATE', 'DELETE') then
+        was_counted := old.status in ('active', 'disabled');
+    end if;
+    if tg_op in ('INSERT', 'UPDATE') then
+        is_counted := new.status in ('active', 'disabled');
+    end if;
+    if tg_op = 'UPDATE' and was_counted and is_counted and old.account <> new.account then
+        update account_key_counts set active_or_disabled = active_or_disabled - 1
+         where account = old.account;
+        insert into account_key_counts as c (account, active_or_disabled) values (new.account, 1)
+        on conflict (account) do update set active_or_disabled = c.active_or_disabled + 1;
+        return null;
+    end if;
+    if was_counted = is_counted then
+        return null;
+    end if;
+    if is_counted then
+        insert into account_key_counts as c (account, active_or_disabled) values (new.account, 1)
+        on conflict (account) do update set active_or_disabled = c.active_or_disabled + 1;
+    else
+        update account_key_counts set active_or_disabled = active_or_disabled - 1
+         where account = old.account;
+    end if;
+    return null;
+end
+$$;
+
+create trigger api_keys_count_live
+after insert or update of status, account or delete on api_keys
+for each row execute function kw_count_live_keys();
+
+create index api_keys_expiring_ix on api_keys (account, expires_at)
+    where status in ('active', 'disabled') and expires_at is not null;
 
 create function kw_create_key(
     p_row_max_live          integer,
@@ -80,9 +134,14 @@ begin
     -- one create at a time per account: the cap and the name check below stay exact
     perform pg_advisory_xact_lock(hashtext(p_account));
 
-    select count(*) into n_live from api_keys k
-     where k.account = p_account and k.status in ('active', 'disabled')
-       and (k.expires_at is null or k.expires_at > p_now);
+    -- live = active or disabled, minus those past their expiry: a counter and a range scan of the
+    -- account's expired keys, not a scan of all its keys
+    select coalesce((select c.active_or_disabled from account_key_counts c
+                      where c.account = p_account), 0)
+         - (select count(*) from api_keys k
+             where k.account = p_account and k.status in ('active', 'disabled')
+               and k.expires_at is not null and k.expires_at <= p_now)
+      into n_live;
     if n_live >= p_max_live then
         return query select 'live'::text, n_live, null::text, null::integer,
             null::bigint, null::bigint, null::bigint, null::bigint;

@@ -137,7 +137,10 @@ public class KeyService {
             hash,
             custom,
             now);
-    return currentPolicy(false).chain(known -> tryCreate(p, known, known.fresh(), 0));
+    KeyPolicyRow known = knownPolicy;
+    return known != null
+        ? tryCreate(p, known, false, 0)
+        : freshPolicy().chain(row -> tryCreate(p, row, true, 0));
   }
 
   /** A create request, validated; what it becomes depends on the policy in force. */
@@ -186,16 +189,10 @@ public class KeyService {
     }
   }
 
-  /** The operator's policy row as this instance last read it. */
-  private record KnownPolicy(KeyPolicyRow row, boolean fresh) {}
+  /** The operator's policy row as this instance last read it (null until the first create). */
+  private volatile KeyPolicyRow knownPolicy;
 
-  private volatile KnownPolicy knownPolicy;
-
-  private Uni<KnownPolicy> currentPolicy(boolean fresh) {
-    KnownPolicy known = knownPolicy;
-    if (known != null && !fresh) {
-      return Uni.createFrom().item(new KnownPolicy(known.row(), false));
-    }
+  private Uni<KeyPolicyRow> freshPolicy() {
     return pool.preparedQuery(
             "select max_live_keys_per_account, max_quota_micros, max_lifetime_seconds,"
                 + " default_lifetime_seconds from key_policy where id = 1")
@@ -203,10 +200,10 @@ public class KeyService {
         .map(rows -> remember(rows.iterator().next()));
   }
 
-  private KnownPolicy remember(Row r) {
-    KnownPolicy k = new KnownPolicy(policyRow(r), true);
-    knownPolicy = k;
-    return k;
+  private KeyPolicyRow remember(Row r) {
+    KeyPolicyRow row = policyRow(r);
+    knownPolicy = row;
+    return row;
   }
 
   /**
@@ -215,12 +212,12 @@ public class KeyService {
    * the stored one; a stale one is replaced and the create tried again. A cap violation found with
    * a policy read earlier is confirmed against a fresh read before it is reported.
    */
-  private Uni<WithSecret> tryCreate(Prepared p, KnownPolicy known, boolean fresh, int attempt) {
+  private Uni<WithSecret> tryCreate(Prepared p, KeyPolicyRow known, boolean fresh, int attempt) {
     if (attempt > 3) {
       throw ApiProblem.conflict(
           "policy", "the operator policy changed during the create; send the request again");
     }
-    EffectivePolicy pol = EffectivePolicy.of(policy, known.row());
+    EffectivePolicy pol = EffectivePolicy.of(policy, known);
     ApiKey k;
     try {
       k = p.toKey(pol);
@@ -228,7 +225,7 @@ public class KeyService {
       if (fresh) {
         throw e;
       }
-      return currentPolicy(true).chain(f -> tryCreate(p, f, true, attempt + 1));
+      return freshPolicy().chain(f -> tryCreate(p, f, true, attempt + 1));
     }
     Outbox.Pending ev = outbox.pendingKeyEvent(KeyEventType.CREATED, k, p.now());
     OffsetDateTime now = p.now().atOffset(ZoneOffset.UTC);
@@ -236,10 +233,10 @@ public class KeyService {
         .execute(
             Tuple.tuple(
                 java.util.Arrays.asList(
-                    known.row().maxLiveKeysPerAccount,
-                    known.row().maxQuotaMicros,
-                    known.row().maxLifetimeSeconds,
-                    known.row().defaultLifetimeSeconds,
+                    known.maxLiveKeysPerAccount,
+                    known.maxQuotaMicros,
+                    known.maxLifetimeSeconds,
+                    known.defaultLifetimeSeconds,
                     pol.maxLiveKeysPerAccount(),
                     now,
                     p.name().toLowerCase(Locale.ROOT),

@@ -13,12 +13,10 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
@@ -32,20 +30,12 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(GithubKeyServerResource.class)
 class BrokerCrashTests {
 
-  static boolean published(String recordKey) {
-    return Kw.longQuery(
-            "select count(*) from outbox where published_at is not null and record_key = '"
-                + recordKey
-                + "'")
-        == 1;
-  }
-
   @Test
   void aBrokerCrashDuringCreatesLosesNoEventAndNoCreateFails() throws Exception {
     LocalStack stack = KeywardenStackResource.stack();
     Kw.policy("{\"maxLiveKeysPerAccount\":100000}");
     String warm = Kw.createNamed("alice", "e1 warm").path("id");
-    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> published(warm));
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Kw.published(warm));
 
     int total = 300;
     List<String> ids = Collections.synchronizedList(new ArrayList<>());
@@ -88,7 +78,7 @@ class BrokerCrashTests {
           .pollDelay(Duration.ofSeconds(12))
           .atMost(Duration.ofSeconds(13))
           .until(() -> true);
-      assertThat(ids.stream().filter(BrokerCrashTests::published).count())
+      assertThat(ids.stream().filter(Kw::published).count())
           .as("rows marked published while the broker was dead")
           .isLessThan(total); // whatever was acked before the kill may be marked; not all
     } finally {
@@ -101,22 +91,14 @@ class BrokerCrashTests {
     long start = System.nanoTime();
     Awaitility.await()
         .atMost(Duration.ofSeconds(150))
-        .until(() -> ids.stream().allMatch(BrokerCrashTests::published));
+        .until(() -> ids.stream().allMatch(Kw::published));
     System.out.printf(
         "E1: %d creates, all 201; slowest create while the broker was dead %d ms; outbox drained"
             + " %.1f s after the restart%n",
         total,
         outageMillis.isEmpty() ? 0 : Collections.max(outageMillis),
         (System.nanoTime() - start) / 1e9);
-    Set<String> want = new HashSet<>(ids);
-    List<ConsumerRecord<String, String>> rs =
-        Stack.records(
-            Topics.KEY_EVENTS,
-            l ->
-                l.stream().map(ConsumerRecord::key).filter(want::contains).distinct().count()
-                    == want.size(),
-            Duration.ofSeconds(60));
-    assertThat(rs.stream().map(ConsumerRecord::key).filter(want::contains).distinct())
+    assertThat(Stack.keysOnTopic(Topics.KEY_EVENTS, new HashSet<>(ids), Duration.ofSeconds(60)))
         .as("keys whose created event reached Kafka")
         .hasSize(total);
   }

@@ -83,6 +83,15 @@ final class Kw {
     }
   }
 
+  /** Whether the outbox row of this record key is marked published. */
+  static boolean published(String recordKey) {
+    return longQuery(
+            "select count(*) from outbox where published_at is not null and record_key = '"
+                + recordKey
+                + "'")
+        == 1;
+  }
+
   static long unpublishedOutboxRows() {
     try (Connection c = db();
         ResultSet rs =

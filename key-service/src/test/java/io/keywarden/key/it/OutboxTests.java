@@ -65,32 +65,17 @@ class OutboxTests {
     return k.id.toString();
   }
 
-  static boolean published(String recordKey) {
-    try (var c = Kw.db();
-        var ps =
-            c.prepareStatement(
-                "select published_at is not null from outbox where record_key = ?")) {
-      ps.setString(1, recordKey);
-      try (var rs = ps.executeQuery()) {
-        rs.next();
-        return rs.getBoolean(1);
-      }
-    } catch (java.sql.SQLException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
   @Test
   void aRowWhoseWriterNeverSentItIsPublishedByTheRelayOnlyOnceItsClaimLapses() throws Exception {
     String lapsed = claimedRow(java.time.Instant.now().minusSeconds(1));
     String held = claimedRow(java.time.Instant.now().plusSeconds(4));
-    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> published(lapsed));
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Kw.published(lapsed));
     // the relay polls every 200 ms here: a claimed row is left to its writer meanwhile
     Awaitility.await()
         .during(Duration.ofMillis(1500))
         .atMost(Duration.ofSeconds(3))
-        .until(() -> !published(held));
-    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> published(held));
+        .until(() -> !Kw.published(held));
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Kw.published(held));
     List<ConsumerRecord<String, String>> rs =
         Stack.records(
             Topics.KEY_EVENTS,
@@ -114,7 +99,7 @@ class OutboxTests {
   void aHungBrokerDelaysNoCreateAndNothingIsMarkedPublishedUntilItAcknowledges() throws Exception {
     long kafka = KeywardenStackResource.stack().mainPids().get("kafka");
     String warm = Kw.createNamed("bob", "e2 warm").path("id");
-    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> published(warm));
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Kw.published(warm));
 
     List<String> ids = Collections.synchronizedList(new ArrayList<>());
     List<Long> millis = Collections.synchronizedList(new ArrayList<>());
@@ -145,7 +130,7 @@ class OutboxTests {
       Awaitility.await()
           .during(Duration.ofSeconds(3))
           .atMost(Duration.ofSeconds(5))
-          .until(() -> ids.stream().noneMatch(OutboxTests::published));
+          .until(() -> ids.stream().noneMatch(Kw::published));
     } finally {
       signal(kafka, "CONT");
     }
@@ -156,16 +141,9 @@ class OutboxTests {
         .isLessThan(2000);
     Awaitility.await()
         .atMost(Duration.ofSeconds(60))
-        .until(() -> ids.stream().allMatch(OutboxTests::published));
-    Set<String> want = new HashSet<>(ids);
-    List<ConsumerRecord<String, String>> rs =
-        Stack.records(
-            Topics.KEY_EVENTS,
-            l ->
-                l.stream().map(ConsumerRecord::key).filter(want::contains).distinct().count()
-                    == want.size(),
-            Duration.ofSeconds(30));
-    assertThat(rs.stream().map(ConsumerRecord::key).filter(want::contains).distinct()).hasSize(40);
+        .until(() -> ids.stream().allMatch(Kw::published));
+    assertThat(Stack.keysOnTopic(Topics.KEY_EVENTS, new HashSet<>(ids), Duration.ofSeconds(30)))
+        .hasSize(40);
   }
 
   @jakarta.inject.Inject io.keywarden.key.outbox.OutboxRetention retention;
@@ -221,14 +199,14 @@ class OutboxTests {
       ps.setString(1, unsent);
       ps.executeUpdate();
     }
-    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> published(unsent));
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Kw.published(unsent));
   }
 
   @Test
   void createsArePublishedByTheirWriterRightAfterTheCommit() {
     long before = relay.fastPublished();
     String id = Kw.createNamed("alice", "fast path").path("id");
-    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> published(id));
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> Kw.published(id));
     assertThat(relay.fastPublished()).isGreaterThan(before);
     assertThat(Stack.keyEvents(id, 1)).hasSize(1);
   }

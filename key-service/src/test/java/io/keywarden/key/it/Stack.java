@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -62,6 +63,20 @@ final class Stack {
       }
     }
     return out;
+  }
+
+  /** Which of {@code keys} have a record on {@code topic}, waiting until all have or time is up. */
+  static Set<String> keysOnTopic(String topic, Set<String> keys, Duration timeout) {
+    return records(
+            topic,
+            rs ->
+                rs.stream().map(ConsumerRecord::key).filter(keys::contains).distinct().count()
+                    == keys.size(),
+            timeout)
+        .stream()
+        .map(ConsumerRecord::key)
+        .filter(keys::contains)
+        .collect(java.util.stream.Collectors.toSet());
   }
 
   /** The key events of one key, in order, waiting until there are at least {@code n}. */

@@ -57,13 +57,8 @@ public class KeyProjection {
       }
       long[] v = new long[4];
       for (int i = 0; i < 64; i++) {
-        char ch = hex.charAt(i);
-        int d;
-        if (ch >= '0' && ch <= '9') {
-          d = ch - '0';
-        } else if (ch >= 'a' && ch <= 'f') {
-          d = ch - 'a' + 10;
-        } else {
+        int d = lowerHexDigit(hex.charAt(i));
+        if (d < 0) {
           return null;
         }
         v[i >> 4] = (v[i >> 4] << 4) | d;
@@ -112,12 +107,8 @@ public class KeyProjection {
           }
           continue;
         }
-        int d;
-        if (ch >= '0' && ch <= '9') {
-          d = ch - '0';
-        } else if (ch >= 'a' && ch <= 'f') {
-          d = ch - 'a' + 10;
-        } else {
+        int d = lowerHexDigit(ch);
+        if (d < 0) {
           return id;
         }
         if (n < 16) {
@@ -425,5 +416,16 @@ public class KeyProjection {
 
   public List<KeyEntry> keys() {
     return List.copyOf(byId.values());
+  }
+
+  /** 0-15 for 0-9 and a-f, -1 for anything else (upper case included: hashes and ids are lower). */
+  static int lowerHexDigit(char ch) {
+    if (ch >= '0' && ch <= '9') {
+      return ch - '0';
+    }
+    if (ch >= 'a' && ch <= 'f') {
+      return ch - 'a' + 10;
+    }
+    return -1;
   }
 }
