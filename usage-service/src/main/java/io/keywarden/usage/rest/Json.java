@@ -38,18 +38,28 @@ final class Json {
   }
 
   static String text(JsonNode o, String field, String prefix, boolean required, int maxLen) {
+    String s = string(o, field, prefix);
+    if (s == null && required) {
+      throw new Problem.BadInput(prefix + field, "is required");
+    }
+    return length(s, field, prefix, maxLen);
+  }
+
+  /** The field's string value, null when absent or JSON null; 400 when it is not a string. */
+  static String string(JsonNode o, String field, String prefix) {
     JsonNode n = o.get(field);
     if (n == null || n.isNull()) {
-      if (required) {
-        throw new Problem.BadInput(prefix + field, "is required");
-      }
       return null;
     }
     if (!n.isTextual()) {
       throw new Problem.BadInput(prefix + field, "must be a string");
     }
-    String s = n.asText();
-    if (s.isEmpty() || s.length() > maxLen) {
+    return n.asText();
+  }
+
+  /** {@code s} itself (null stays null) when it has 1 to {@code maxLen} characters; else 400. */
+  static String length(String s, String field, String prefix, int maxLen) {
+    if (s != null && (s.isEmpty() || s.length() > maxLen)) {
       throw new Problem.BadInput(prefix + field, "must be 1 to " + maxLen + " characters");
     }
     return s;
@@ -86,6 +96,11 @@ final class Json {
 
   /** A USD amount as "12.50" (or a JSON number), as micro-dollars; null when absent. */
   static Long usd(JsonNode o, String field, String prefix) {
+    return usd(usdText(o, field, prefix), field, prefix);
+  }
+
+  /** The amount as text (a JSON number as its plain decimal form), null when absent. */
+  static String usdText(JsonNode o, String field, String prefix) {
     JsonNode n = o.get(field);
     if (n == null || n.isNull()) {
       return null;
@@ -93,8 +108,16 @@ final class Json {
     if (!n.isTextual() && !n.isNumber()) {
       throw new Problem.BadInput(prefix + field, "must be a decimal string such as \"12.50\"");
     }
+    return n.isTextual() ? n.asText() : n.decimalValue().toPlainString();
+  }
+
+  /** A USD amount in text as micro-dollars; null stays null. */
+  static Long usd(String text, String field, String prefix) {
+    if (text == null) {
+      return null;
+    }
     try {
-      return Money.parseUsd(n.isTextual() ? n.asText() : n.decimalValue().toPlainString());
+      return Money.parseUsd(text);
     } catch (IllegalArgumentException | ArithmeticException e) {
       throw new Problem.BadInput(
           prefix + field, e.getMessage() == null ? "is not a valid amount" : e.getMessage());

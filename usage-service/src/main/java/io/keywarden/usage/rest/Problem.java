@@ -1,8 +1,6 @@
 package io.keywarden.usage.rest;
 
 import jakarta.ws.rs.core.Response;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /** RFC 9457 problem+json for bad input, naming the field. Never echoes a submitted value. */
 public final class Problem {
@@ -27,12 +25,18 @@ public final class Problem {
   }
 
   public static Response badRequest(String field, String detail) {
-    Map<String, Object> body = new LinkedHashMap<>();
-    body.put("type", "about:blank");
-    body.put("title", "Bad Request");
-    body.put("status", 400);
-    body.put("detail", field + ": " + detail);
-    body.put("field", field);
-    return Response.status(400).type("application/problem+json").entity(body).build();
+    return Response.status(400).type(TYPE).entity(json(field, detail)).build();
+  }
+
+  public static final String TYPE = "application/problem+json";
+
+  /** The 400 body: {@code type, title, status, detail ("field: problem"), field}. */
+  public static String json(String field, String detail) {
+    StringBuilder b = new StringBuilder(160);
+    b.append("{\"type\":\"about:blank\",\"title\":\"Bad Request\",\"status\":400,\"detail\":");
+    AuthorizeResource.string(b, field + ": " + detail);
+    b.append(",\"field\":");
+    AuthorizeResource.string(b, field);
+    return b.append('}').toString();
   }
 }

@@ -45,6 +45,11 @@ public class GatewaySecretAuthentication implements HttpAuthenticationMechanism 
     }
   }
 
+  /** Whether a shared secret is configured (else the header is ignored). */
+  public boolean configured() {
+    return secretDigest != null;
+  }
+
   /** Constant-time check of a presented secret. */
   public boolean matches(String given) {
     return secretDigest != null

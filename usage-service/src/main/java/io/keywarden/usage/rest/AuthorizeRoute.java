@@ -1,0 +1,132 @@
+package io.keywarden.usage.rest;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.keywarden.usage.authz.Authorizer;
+import io.keywarden.usage.security.GatewaySecretAuthentication;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+/**
+ * {@code POST /api/authorize} for a gateway that sends the static shared secret (the request path
+ * of every gateway call): answered on the Vert.x route itself, without the Quarkus REST and
+ * security layers, which cost more than the decision. Same body reading ({@link AuthorizeRequest}),
+ * same decision, same answer and problem bodies as {@link AuthorizeResource}; a request without the
+ * secret header (an OIDC bearer token) goes on to that resource unchanged.
+ *
+ * <p>Bodies are capped at {@link #MAX_BODY} bytes (413), also when sent chunked.
+ */
+@ApplicationScoped
+public class AuthorizeRoute {
+  static final int MAX_BODY = 64 * 1024;
+
+  private final Authorizer authorizer;
+  private final GatewaySecretAuthentication gatewaySecret;
+  private final ObjectMapper mapper;
+
+  AuthorizeRoute(
+      Authorizer authorizer, GatewaySecretAuthentication gatewaySecret, ObjectMapper mapper) {
+    this.authorizer = authorizer;
+    this.gatewaySecret = gatewaySecret;
+    this.mapper = mapper;
+  }
+
+  void routes(@Observes Router router) {
+    // ahead of the REST layer's route for the same path
+    router.post("/api/authorize").order(-1).handler(this::handle);
+  }
+
+  private void handle(RoutingContext rc) {
+    HttpServerRequest req = rc.request();
+    String given = req.getHeader(GatewaySecretAuthentication.HEADER);
+    if (given == null || !gatewaySecret.configured()) {
+      rc.next();
+      return;
+    }
+    HttpServerResponse res = rc.response();
+    if (!gatewaySecret.matches(given)) {
+      res.setStatusCode(401)
+          .putHeader("Content-Type", Problem.TYPE)
+          .end(
+              "{\"type\":\"about:blank\",\"title\":\"Unauthorized\",\"status\":401,"
+                  + "\"detail\":\"X-Keywarden-Gateway-Secret: is not the configured secret\"}");
+      return;
+    }
+    String length = req.getHeader("Content-Length");
+    if (length != null && tooLong(length)) {
+      tooLarge(res);
+      return;
+    }
+    Buffer body = Buffer.buffer(length == null ? 256 : Integer.parseInt(length.trim()));
+    req.handler(
+        chunk -> {
+          if (res.ended()) {
+            return;
+          }
+          if (body.length() + chunk.length() > MAX_BODY) {
+            tooLarge(res);
+            return;
+          }
+          body.appendBuffer(chunk);
+        });
+    req.exceptionHandler(e -> {}); // a broken connection: nothing to answer
+    req.endHandler(
+        v -> {
+          if (!res.ended()) {
+            decide(rc, res, body.getBytes());
+          }
+        });
+  }
+
+  private void decide(RoutingContext rc, HttpServerResponse res, byte[] body) {
+    Authorizer.Ask ask;
+    try {
+      ask = AuthorizeRequest.parse(mapper, body);
+    } catch (Problem.BadInput e) {
+      res.setStatusCode(400)
+          .putHeader("Content-Type", Problem.TYPE)
+          .end(Problem.json(e.field(), e.getMessage()));
+      return;
+    }
+    authorizer
+        .authorize(ask)
+        .subscribe()
+        .with(
+            d -> {
+              if (res.ended()) {
+                return;
+              }
+              res.putHeader("Content-Type", "application/json");
+              if (d.retryAfterSeconds() != null) {
+                res.putHeader("Retry-After", String.valueOf(d.retryAfterSeconds()));
+              }
+              res.end(AuthorizeResource.json(d));
+            },
+            rc::fail);
+  }
+
+  /** True unless the header is a number of bytes within the cap (a malformed one is refused). */
+  private static boolean tooLong(String length) {
+    try {
+      long n = Long.parseLong(length.trim());
+      return n < 0 || n > MAX_BODY;
+    } catch (NumberFormatException e) {
+      return true;
+    }
+  }
+
+  private static void tooLarge(HttpServerResponse res) {
+    res.setStatusCode(413)
+        .putHeader("Content-Type", Problem.TYPE)
+        .putHeader("Connection", "close")
+        .end(
+            "{\"type\":\"about:blank\",\"title\":\"Content Too Large\",\"status\":413,"
+                + "\"detail\":\"body: must be at most "
+                + MAX_BODY
+                + " bytes\",\"field\":\"body\"}");
+  }
+}
