@@ -17,7 +17,9 @@
 #   POST /api/usage batches of 100 at USAGE_RATE records/s (default 20,000; goal p99 ack <= 20 ms)
 #   and at OVERLOAD_RATES (default 40,000 and 80,000: 503s counted, every acknowledged record checked in the
 #   ledger).
-# SECTIONS="wrk openloop" (default both) picks the parts. Everything it started is stopped on exit.
+# SECTIONS="wrk openloop" (default both) picks the parts; SECTIONS=hold starts everything, writes
+# the endpoints and credentials to $HOLD_ENV (default /tmp/kw-usage-bench.env) and waits until
+# stopped (drive your own load, e.g. with a profiler: KW_SERVICE_JAVA_OPTS=-XX:StartFlightRecording...). Everything it started is stopped on exit.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -144,6 +146,16 @@ wrk_run() { # conns url [wrk args...]
 }
 
 SECTIONS="${SECTIONS:-wrk openloop}"
+if [[ " $SECTIONS " == *" hold "* ]]; then
+  HOLD_ENV="${HOLD_ENV:-/tmp/kw-usage-bench.env}"
+  { echo "USAGE_PORT=$USAGE_PORT"; echo "PG_PORT=$PG_PORT"; echo "NGINX_FLOOR_PORT=$P_FLOOR"
+    echo "NGINX_GATEWAY_PORT=$P_GW"; echo "KW_KEY=$KW_KEY"; echo "KW_KEY_ID=$KW_KEY_ID"
+    echo "KW_TOKEN=$KW_TOKEN"; echo "CP=$CP"; } > "$HOLD_ENV"
+  chmod 600 "$HOLD_ENV"
+  echo "holding: endpoints in $HOLD_ENV; stop with Ctrl-C / SIGTERM"
+  while kill -0 "$DRIVER" 2>/dev/null; do sleep 1; done
+  exit 0
+fi
 declare -A FLOOR
 if [[ " $SECTIONS " == *" wrk "* ]]; then
 printf '\n%-52s %5s %12s %10s %10s %8s %9s\n' "case" "conns" "req/s" "p50" "p99" "non-2xx" "vs floor"

@@ -73,12 +73,20 @@ public final class KeyFormat {
   }
 
   public static byte[] sha256(String secret) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 missing from the JDK", e);
-    }
+    // one digest per thread: this runs on every authorize call, and getInstance looks up the
+    // provider and allocates a fresh digest state each time
+    return SHA256.get().digest(secret.getBytes(StandardCharsets.UTF_8));
   }
+
+  private static final ThreadLocal<MessageDigest> SHA256 =
+      ThreadLocal.withInitial(
+          () -> {
+            try {
+              return MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+              throw new IllegalStateException("SHA-256 missing from the JDK", e);
+            }
+          });
 
   /** Compares two hex hashes in time that depends only on their length. */
   public static boolean hashesEqual(String a, String b) {

@@ -72,15 +72,49 @@ public class Authorizer {
     this.clock = clock;
   }
 
+  /** Whether the ask reserves its estimate (then the decision writes a hold to PostgreSQL). */
+  public static boolean needsHold(Ask ask) {
+    return ask.estimatedMicros() > 0 && ask.requestId() != null;
+  }
+
   public Uni<Decision> authorize(Ask ask) {
     Instant now = clock.instant();
+    Object step = evaluate(ask, now);
+    if (step instanceof Decision d) {
+      return Uni.createFrom().item(d);
+    }
+    return reserve((HoldStep) step, ask, now);
+  }
+
+  /**
+   * The decision for an ask without a hold ({@link #needsHold} false): no I/O, no {@link Uni}, for
+   * the gateway routes' hot path.
+   */
+  public Decision decide(Ask ask) {
+    if (needsHold(ask)) {
+      throw new IllegalArgumentException("an ask with a hold is decided by authorize()");
+    }
+    return (Decision) evaluate(ask, clock.instant());
+  }
+
+  /** Everything allowed so far; what is left is the hold in PostgreSQL. */
+  private record HoldStep(
+      KeyCheck.Result check,
+      KeyEntry key,
+      Long quotaLeft,
+      long balance,
+      Integer rpmLeft,
+      RateLimiter.Verdict verdict) {}
+
+  /** The final {@link Decision}, or the {@link HoldStep} when the ask needs a hold. */
+  private Object evaluate(Ask ask, Instant now) {
     KeyCheck.Result r =
         ask.secret() != null
             ? check.checkSecret(ask.secret(), ask.clientIp(), ask.model())
             : check.checkHash(ask.keyHash(), ask.clientIp(), ask.model());
     if (r.code() != DecisionCode.VALID) {
       Integer retry = r.code() == DecisionCode.UNAVAILABLE ? 1 : null;
-      return Uni.createFrom().item(deny(r, r.code(), ask, null, null, null, retry));
+      return deny(r, r.code(), ask, null, null, null, retry);
     }
     KeyEntry k = r.key();
     String period = Periods.current(k.quotaReset(), now);
@@ -92,47 +126,47 @@ public class Authorizer {
     long est = ask.estimatedMicros();
     Integer rpmLeft = limiter.remaining(k.keyId(), k.rateLimit(), now);
     if (quotaLeft != null && (quotaLeft <= 0 || quotaLeft < est)) {
-      return Uni.createFrom()
-          .item(deny(r, DecisionCode.KEY_QUOTA_EXCEEDED, ask, quotaLeft, balance, rpmLeft, null));
+      return deny(r, DecisionCode.KEY_QUOTA_EXCEEDED, ask, quotaLeft, balance, rpmLeft, null);
     }
     if (balance <= 0 || balance < est) {
-      return Uni.createFrom()
-          .item(deny(r, DecisionCode.BALANCE_EXHAUSTED, ask, quotaLeft, balance, rpmLeft, null));
+      return deny(r, DecisionCode.BALANCE_EXHAUSTED, ask, quotaLeft, balance, rpmLeft, null);
     }
     RateLimiter.Verdict v = limiter.tryAcquire(k.keyId(), k.rateLimit(), ask.requestId(), now);
     if (!v.allowed()) {
-      return Uni.createFrom()
-          .item(
-              deny(
-                  r,
-                  DecisionCode.RATE_LIMITED,
-                  ask,
-                  quotaLeft,
-                  balance,
-                  v.requestsRemaining(),
-                  v.retryAfterSeconds()));
+      return deny(
+          r,
+          DecisionCode.RATE_LIMITED,
+          ask,
+          quotaLeft,
+          balance,
+          v.requestsRemaining(),
+          v.retryAfterSeconds());
     }
-    Decision ok =
-        new Decision(DecisionCode.VALID, r, quotaLeft, balance, v.requestsRemaining(), null);
-    if (est <= 0 || ask.requestId() == null) {
+    if (!needsHold(ask)) {
       events.allowed(k, ask.clientIp(), ask.userAgent(), now);
-      return Uni.createFrom().item(ok);
+      return new Decision(DecisionCode.VALID, r, quotaLeft, balance, v.requestsRemaining(), null);
     }
+    return new HoldStep(r, k, quotaLeft, balance, rpmLeft, v);
+  }
+
+  private Uni<Decision> reserve(HoldStep s, Ask ask, Instant now) {
+    KeyEntry k = s.key();
+    long est = ask.estimatedMicros();
     return holds
         .reserve(k, ask.requestId(), est, now)
         .map(
             code -> {
               if (code != DecisionCode.VALID) {
                 limiter.undo(k.keyId(), ask.requestId());
-                return deny(r, code, ask, quotaLeft, balance, rpmLeft, null);
+                return deny(s.check(), code, ask, s.quotaLeft(), s.balance(), s.rpmLeft(), null);
               }
               events.allowed(k, ask.clientIp(), ask.userAgent(), now);
               return new Decision(
                   DecisionCode.VALID,
-                  r,
-                  quotaLeft == null ? null : quotaLeft - est,
-                  balance - est,
-                  v.requestsRemaining(),
+                  s.check(),
+                  s.quotaLeft() == null ? null : s.quotaLeft() - est,
+                  s.balance() - est,
+                  s.verdict().requestsRemaining(),
                   null);
             });
   }

@@ -35,11 +35,29 @@ final class AuthorizeRequest {
 
   /** Parses and validates; {@link Problem.BadInput} names the field otherwise. */
   static Authorizer.Ask parse(ObjectMapper mapper, byte[] body) {
-    Authorizer.Ask fast = flat(mapper.getFactory(), body);
+    return parse(mapper, body, 0, body.length);
+  }
+
+  /** The same for a Vert.x buffer (null = empty), read in place when it has a heap array. */
+  static Authorizer.Ask parse(ObjectMapper mapper, io.vertx.core.buffer.Buffer body) {
+    if (body == null) {
+      return parse(mapper, new byte[0]);
+    }
+    io.netty.buffer.ByteBuf b = body.getByteBuf();
+    if (b.hasArray()) {
+      return parse(mapper, b.array(), b.arrayOffset() + b.readerIndex(), b.readableBytes());
+    }
+    return parse(mapper, body.getBytes());
+  }
+
+  static Authorizer.Ask parse(ObjectMapper mapper, byte[] body, int offset, int length) {
+    Authorizer.Ask fast = flat(mapper.getFactory(), body, offset, length);
     if (fast != null) {
       return fast;
     }
-    return parse(Json.parse(mapper, new String(body, java.nio.charset.StandardCharsets.UTF_8)));
+    return parse(
+        Json.parse(
+            mapper, new String(body, offset, length, java.nio.charset.StandardCharsets.UTF_8)));
   }
 
   /** The tree reading (also the judge of every body the streaming reading leaves alone). */
@@ -60,9 +78,13 @@ final class AuthorizeRequest {
    * values; null (meaning "read it as a tree") for anything else, including invalid values' syntax.
    */
   static Authorizer.Ask flat(JsonFactory factory, byte[] body) {
+    return flat(factory, body, 0, body.length);
+  }
+
+  static Authorizer.Ask flat(JsonFactory factory, byte[] body, int offset, int length) {
     String[] v = new String[7];
     int seen = 0;
-    try (JsonParser p = factory.createParser(body)) {
+    try (JsonParser p = factory.createParser(body, offset, length)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         return null;
       }

@@ -45,8 +45,12 @@ public class ForwardAuth {
   }
 
   void routes(@Observes Router router) {
-    router.route("/api/forward-auth").handler(rc -> handle(rc, false));
-    router.route("/api/forward-auth/nginx").handler(rc -> handle(rc, true));
+    // ahead of Quarkus' security filters: the proxy's secret is checked here (AuthorizeRoute.ORDER)
+    router.route("/api/forward-auth").order(AuthorizeRoute.ORDER).handler(rc -> handle(rc, false));
+    router
+        .route("/api/forward-auth/nginx")
+        .order(AuthorizeRoute.ORDER)
+        .handler(rc -> handle(rc, true));
   }
 
   private boolean gatewayAuthenticated(HttpServerRequest req) {
@@ -116,6 +120,10 @@ public class ForwardAuth {
             requestId,
             est,
             req.getHeader("User-Agent"));
+    if (!Authorizer.needsHold(ask)) {
+      respond(res, authorizer.decide(ask), nginx);
+      return;
+    }
     authorizer
         .authorize(ask)
         .subscribe()

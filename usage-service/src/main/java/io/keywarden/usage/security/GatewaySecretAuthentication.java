@@ -14,7 +14,6 @@ import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Optional;
 import java.util.Set;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -29,38 +28,34 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 @ApplicationScoped
 public class GatewaySecretAuthentication implements HttpAuthenticationMechanism {
   public static final String HEADER = "X-Keywarden-Gateway-Secret";
-  private final byte[] secretDigest;
+  private final byte[] secret;
 
   GatewaySecretAuthentication(
       @ConfigProperty(name = "kw.gateway.shared-secret") Optional<String> secret) {
-    this.secretDigest =
-        secret.filter(s -> !s.isBlank()).map(GatewaySecretAuthentication::sha256).orElse(null);
-  }
-
-  static byte[] sha256(String s) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    this.secret =
+        secret.filter(s -> !s.isBlank()).map(s -> s.getBytes(StandardCharsets.UTF_8)).orElse(null);
   }
 
   /** Whether a shared secret is configured (else the header is ignored). */
   public boolean configured() {
-    return secretDigest != null;
+    return secret != null;
   }
 
-  /** Constant-time check of a presented secret. */
+  /**
+   * Checks a presented secret in time that depends on the length of what was presented, never on
+   * the configured secret's content ({@link MessageDigest#isEqual} walks all of its first
+   * argument).
+   */
   public boolean matches(String given) {
-    return secretDigest != null
+    return secret != null
         && given != null
-        && MessageDigest.isEqual(sha256(given), secretDigest);
+        && MessageDigest.isEqual(given.getBytes(StandardCharsets.UTF_8), secret);
   }
 
   @Override
   public Uni<SecurityIdentity> authenticate(RoutingContext context, IdentityProviderManager ipm) {
     String given = context.request().getHeader(HEADER);
-    if (given == null || secretDigest == null) {
+    if (given == null || secret == null) {
       return Uni.createFrom().nullItem();
     }
     if (!matches(given)) {
