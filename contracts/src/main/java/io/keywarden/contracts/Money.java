@@ -1,7 +1,6 @@
 package io.keywarden.contracts;
 
 import java.math.BigDecimal;
-import java.math.RoundingMode;
 
 /** USD as a long of micro-dollars inside, a decimal string ("12.50") at the REST edge. */
 public final class Money {
@@ -22,24 +21,70 @@ public final class Money {
     if (text == null || text.isBlank()) {
       throw new IllegalArgumentException("must be a decimal string such as \"12.50\"");
     }
+    // by hand (runs for every usage record): \d{1,13}(\.\d{1,6})? after trimming
     String t = text.trim();
-    if (!t.matches("\\d{1,13}(\\.\\d{1,6})?")) {
+    int n = t.length();
+    int i = 0;
+    long whole = 0;
+    while (i < n && i < 14 && isDigit(t.charAt(i))) {
+      whole = whole * 10 + (t.charAt(i) - '0');
+      i++;
+    }
+    long fraction = 0;
+    int decimals = 0;
+    boolean ok = i >= 1 && i <= 13;
+    if (ok && i < n) {
+      ok = t.charAt(i) == '.' && n - i - 1 >= 1 && n - i - 1 <= 6;
+      for (int j = i + 1; ok && j < n; j++) {
+        char c = t.charAt(j);
+        ok = isDigit(c);
+        fraction = fraction * 10 + (c - '0');
+        decimals++;
+      }
+    }
+    if (!ok) {
       throw new IllegalArgumentException(
           "must be a non-negative decimal string with at most 6 decimals, such as \"12.50\"");
     }
-    BigDecimal v = new BigDecimal(t);
-    if (v.compareTo(MAX_USD) > 0) {
+    for (int d = decimals; d < 6; d++) {
+      fraction *= 10;
+    }
+    if (whole > MAX_WHOLE_USD || whole == MAX_WHOLE_USD && fraction > 0) {
       throw new IllegalArgumentException("must be at most " + MAX_USD.toPlainString());
     }
-    return v.movePointRight(6).longValueExact();
+    return whole * MICROS_PER_USD + fraction;
+  }
+
+  private static final long MAX_WHOLE_USD = 1_000_000_000_000L;
+
+  private static boolean isDigit(char c) {
+    return c >= '0' && c <= '9';
   }
 
   /** Formats micro-dollars with at least 2 and at most 6 decimals: 12500000 -> "12.50". */
   public static String formatUsd(long micros) {
-    BigDecimal v = BigDecimal.valueOf(micros, 6).stripTrailingZeros();
-    if (v.scale() < 2) {
-      v = v.setScale(2, RoundingMode.UNNECESSARY);
+    if (micros == Long.MIN_VALUE) {
+      return "-9223372036854.775808"; // no positive long to negate into
     }
-    return v.toPlainString();
+    // by hand (runs for every authorize answer): what BigDecimal's stripTrailingZeros and
+    // setScale(2) gave
+    long abs = Math.abs(micros);
+    long whole = abs / MICROS_PER_USD;
+    int fraction = (int) (abs % MICROS_PER_USD);
+    StringBuilder b = new StringBuilder(24);
+    if (micros < 0) {
+      b.append('-');
+    }
+    b.append(whole).append('.');
+    int digits = 6;
+    while (digits > 2 && fraction % 10 == 0) {
+      fraction /= 10;
+      digits--;
+    }
+    String f = Integer.toString(fraction);
+    for (int z = f.length(); z < digits; z++) {
+      b.append('0');
+    }
+    return b.append(f).toString();
   }
 }

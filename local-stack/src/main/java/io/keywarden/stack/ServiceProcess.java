@@ -25,9 +25,10 @@ public final class ServiceProcess {
   }
 
   /**
-   * Runs {@code java -Xmx256m -jar <root>/<module>/target/quarkus-app/quarkus-run.jar} with the
-   * given system properties (plus {@code quarkus.http.port}), output to {@code
-   * <logDir>/<module>.log}, and waits until {@code /q/health/ready} answers 200.
+   * Runs {@code java -Xmx256m -jar <root>/<module>/target/quarkus-app/quarkus-run.jar}
+   * (usage-service: {@code -Xmx1g}) with the given system properties (plus {@code
+   * quarkus.http.port}), output to {@code <logDir>/<module>.log}, and waits until {@code
+   * /q/health/ready} answers 200.
    *
    * @throws IllegalStateException if the jar is missing or the service is not ready in 90 s (the
    *     message holds the last log lines); the process is stopped then
@@ -41,7 +42,9 @@ public final class ServiceProcess {
     }
     List<String> command = new ArrayList<>();
     command.add(LocalStack.javaBin());
-    command.add("-Xmx256m");
+    // usage-service holds every key in its projection (~213 MiB per million) and allocates on
+    // every gateway call: a heap well above its live set keeps young collections rare
+    command.add(module.equals("usage-service") ? "-Xmx1g" : "-Xmx256m");
     // extra JVM options for every service, e.g. KW_SERVICE_JAVA_OPTS="-XX:+UseSerialGC"
     String extra = System.getenv("KW_SERVICE_JAVA_OPTS");
     if (extra != null && !extra.isBlank()) {

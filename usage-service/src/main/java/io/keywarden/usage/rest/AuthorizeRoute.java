@@ -137,7 +137,9 @@ public class AuthorizeRoute {
     if (d.retryAfterSeconds() != null) {
       res.putHeader("Retry-After", String.valueOf(d.retryAfterSeconds()));
     }
-    res.end(AuthorizeResource.json(d));
+    io.netty.buffer.ByteBuf b = io.netty.buffer.Unpooled.buffer(320);
+    AuthorizeResource.write(b, d);
+    res.end(Buffer.buffer(b));
   }
 
   /** True unless the header is a number of bytes within the cap (a malformed one is refused). */
