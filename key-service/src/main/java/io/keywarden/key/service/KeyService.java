@@ -175,7 +175,7 @@ public class KeyService {
       k.keyHash = hash;
       k.mask = KeyFormat.mask(secret);
       k.custom = custom;
-      k.allowedIpsJson = Json.write(ips);
+      k.allowedIpsJson = ips.isEmpty() ? "[]" : Json.write(ips);
       k.quotaMicros = q;
       k.quotaReset = reset;
       k.requestsPerMinute = rateLimit.requestsPerMinute();

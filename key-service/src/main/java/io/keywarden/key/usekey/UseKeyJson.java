@@ -3,8 +3,13 @@ package io.keywarden.key.usekey;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.io.ByteArrayOutputStream;
+import java.net.URLDecoder;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -39,6 +44,8 @@ public class UseKeyJson {
   private final UseKeyRenderer renderer;
   private final ObjectMapper mapper;
   private final ConcurrentHashMap<Shape, Template> templates = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong slowRenders =
+      new java.util.concurrent.atomic.AtomicLong();
 
   public UseKeyJson(UseKeyRenderer renderer, ObjectMapper mapper) {
     this.renderer = renderer;
@@ -61,6 +68,39 @@ public class UseKeyJson {
    * @throws IllegalArgumentException as {@link UseKeyRenderer#render(UseKeyRequest)}
    */
   public String json(UseKeyRequest request) {
+    Out out = new Out(4096);
+    write(request, out);
+    return new String(out.buf, 0, out.len, StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The UTF-8 JSON of the configurations of every client for {@code os}, in {@link UseKeyClient}
+   * order, as {@code mapper} writes a map of wire name to configuration.
+   *
+   * @throws IllegalArgumentException as {@link UseKeyRenderer#render(UseKeyRequest)}
+   */
+  public byte[] allClients(
+      TargetOs os,
+      String baseUrl,
+      String secret,
+      String keyName,
+      List<String> groupModels,
+      CcSwitchApp app) {
+    Out out = new Out(16_384);
+    out.add((byte) '{');
+    for (UseKeyClient c : UseKeyClient.values()) {
+      if (out.len > 1) {
+        out.add((byte) ',');
+      }
+      out.add((byte) '"').add(c.wire().getBytes(StandardCharsets.UTF_8)).add((byte) '"');
+      out.add((byte) ':');
+      write(new UseKeyRequest(c, os, null, baseUrl, secret, keyName, groupModels, app), out);
+    }
+    out.add((byte) '}');
+    return out.len == out.buf.length ? out.buf : Arrays.copyOf(out.buf, out.len);
+  }
+
+  private void write(UseKeyRequest request, Out out) {
     boolean placeholder = request.secret() == null || request.secret().isBlank();
     String secret = placeholder ? null : request.secret().strip();
     String name =
@@ -68,7 +108,8 @@ public class UseKeyJson {
             ? UseKeyRenderer.DEFAULT_PROVIDER_NAME
             : request.keyName().strip();
     if ((secret != null && !plain(secret)) || !plain(name)) {
-      return slow(request);
+      out.add(slow(request));
+      return;
     }
     Shape shape =
         new Shape(
@@ -88,45 +129,33 @@ public class UseKeyJson {
       templates.put(shape, t);
     }
     if (t == Template.UNUSABLE) {
-      return slow(request);
+      out.add(slow(request));
+      return;
     }
-    String link = null;
-    if (t.hasLink) {
-      link = renderer.importLink(request);
-      if (!linkSafe(link)) {
-        return slow(request);
-      }
+    byte[] secretBytes = secret == null ? null : secret.getBytes(StandardCharsets.UTF_8);
+    byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
+    byte[] linkBytes =
+        t.link == null ? null : t.link.fill(secret, name).getBytes(StandardCharsets.US_ASCII);
+    for (int i = 0; i < t.holes.length; i++) {
+      out.add(t.parts[i]);
+      out.add(
+          switch (t.holes[i]) {
+            case SECRET -> secretBytes;
+            case NAME -> nameBytes;
+            default -> linkBytes;
+          });
     }
-    return t.fill(secret, name, link);
-  }
-
-  /**
-   * The JSON of the configurations of every client for {@code os}, in {@link UseKeyClient} order,
-   * as {@code mapper} writes a map of wire name to configuration.
-   *
-   * @throws IllegalArgumentException as {@link UseKeyRenderer#render(UseKeyRequest)}
-   */
-  public String allClients(
-      TargetOs os,
-      String baseUrl,
-      String secret,
-      String keyName,
-      List<String> groupModels,
-      CcSwitchApp app) {
-    StringBuilder out = new StringBuilder(16_384).append('{');
-    for (UseKeyClient c : UseKeyClient.values()) {
-      if (out.length() > 1) {
-        out.append(',');
-      }
-      out.append('"').append(c.wire()).append("\":");
-      out.append(json(new UseKeyRequest(c, os, null, baseUrl, secret, keyName, groupModels, app)));
-    }
-    return out.append('}').toString();
+    out.add(t.parts[t.holes.length]);
   }
 
   /** Templates held now (tests). */
   int templateCount() {
     return templates.size();
+  }
+
+  /** Answers rendered the slow way since start (tests). */
+  long slowRenders() {
+    return slowRenders.get();
   }
 
   /**
@@ -156,26 +185,16 @@ public class UseKeyJson {
     return true;
   }
 
-  /** Printable ASCII without quote or backslash: JSON writes it unescaped. */
-  private static boolean linkSafe(String link) {
-    for (int i = 0; i < link.length(); i++) {
-      char c = link.charAt(i);
-      if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private String slow(UseKeyRequest request) {
+  private byte[] slow(UseKeyRequest request) {
+    slowRenders.incrementAndGet();
     return write(renderer.render(request));
   }
 
-  private String write(Object value) {
+  private byte[] write(Object value) {
     try {
-      // bytes, not a String: the UTF-8 generator is what writes HTTP answers, and it differs from
-      // the char one (it escapes characters outside the BMP)
-      return new String(mapper.writeValueAsBytes(value), StandardCharsets.UTF_8);
+      // the UTF-8 generator, which writes HTTP answers: it differs from the char one (it escapes
+      // characters outside the BMP)
+      return mapper.writeValueAsBytes(value);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("cannot write a use-key configuration", e);
     }
@@ -197,8 +216,12 @@ public class UseKeyJson {
             request.groupModels(),
             request.ccSwitchApp());
     UseKeyConfig c = renderer.render(stand);
-    boolean hasLink = c.importLink() != null;
-    if (hasLink) {
+    LinkTemplate link = null;
+    if (c.importLink() != null) {
+      link = LinkTemplate.of(c.importLink());
+      if (link == null) {
+        return Template.UNUSABLE;
+      }
       c =
           new UseKeyConfig(
               c.client(),
@@ -212,80 +235,118 @@ public class UseKeyJson {
               c.testCommand(),
               c.notes());
     }
-    return Template.split(write(c), hasLink);
+    Cut cut = Cut.of(new String(write(c), StandardCharsets.UTF_8), true);
+    byte[][] parts = new byte[cut.parts.length][];
+    for (int i = 0; i < parts.length; i++) {
+      parts[i] = cut.parts[i].getBytes(StandardCharsets.UTF_8);
+    }
+    return new Template(parts, cut.holes, link);
   }
 
   private static boolean holds(String text) {
     return text.contains(SECRET_HOLE) || text.contains(NAME_HOLE) || text.contains(LINK_HOLE);
   }
 
-  /** JSON text cut at the stand-ins: {@code parts[i]}, then hole {@code holes[i]}, ... */
-  private static final class Template {
-    final String[] parts;
-    final byte[] holes;
-    final boolean hasLink;
-    final int fixedLength;
+  /**
+   * JSON bytes cut at the stand-ins: {@code parts[0]}, hole {@code holes[0]}, {@code parts[1]}...
+   */
+  private record Template(byte[][] parts, byte[] holes, LinkTemplate link) {
+    static final Template UNUSABLE = new Template(new byte[][] {{}}, new byte[0], null);
+  }
 
-    static final Template UNUSABLE = new Template(new String[] {""}, new byte[0], false);
-
-    private Template(String[] parts, byte[] holes, boolean hasLink) {
-      this.parts = parts;
-      this.holes = holes;
-      this.hasLink = hasLink;
-      int n = 0;
-      for (String p : parts) {
-        n += p.length();
-      }
-      this.fixedLength = n;
-    }
-
-    static Template split(String json, boolean hasLink) {
+  /** Text cut at the stand-ins of the secret and the name (and of the link, if asked). */
+  private record Cut(String[] parts, byte[] holes) {
+    static Cut of(String text, boolean withLink) {
       List<String> parts = new ArrayList<>();
-      List<Byte> holes = new ArrayList<>();
+      ByteArrayOutputStream holes = new ByteArrayOutputStream();
       int from = 0;
       while (true) {
-        int s = json.indexOf(SECRET_HOLE, from);
-        int n = json.indexOf(NAME_HOLE, from);
-        int l = json.indexOf(LINK_HOLE, from);
-        int at = min(s, n, l);
+        int s = text.indexOf(SECRET_HOLE, from);
+        int n = text.indexOf(NAME_HOLE, from);
+        int l = withLink ? text.indexOf(LINK_HOLE, from) : -1;
+        int at = min(min(s, n), l);
         if (at < 0) {
           break;
         }
-        parts.add(json.substring(from, at));
+        parts.add(text.substring(from, at));
         byte kind = at == s ? SECRET : at == n ? NAME : LINK;
-        holes.add(kind);
+        holes.write(kind);
         from = at + (kind == SECRET ? SECRET_HOLE : kind == NAME ? NAME_HOLE : LINK_HOLE).length();
       }
-      parts.add(json.substring(from));
-      byte[] h = new byte[holes.size()];
-      for (int i = 0; i < h.length; i++) {
-        h[i] = holes.get(i);
-      }
-      return new Template(parts.toArray(String[]::new), h, hasLink);
+      parts.add(text.substring(from));
+      return new Cut(parts.toArray(String[]::new), holes.toByteArray());
     }
 
-    private static int min(int... at) {
-      int m = -1;
-      for (int a : at) {
-        if (a >= 0 && (m < 0 || a < m)) {
-          m = a;
-        }
-      }
-      return m;
+    private static int min(int a, int b) {
+      return a < 0 ? b : b < 0 ? a : Math.min(a, b);
     }
 
-    String fill(String secret, String name, String link) {
-      StringBuilder out = new StringBuilder(fixedLength + holes.length * 64);
+    String fill(String secret, String name, java.util.function.UnaryOperator<String> quote) {
+      StringBuilder out = new StringBuilder(256);
       for (int i = 0; i < holes.length; i++) {
-        out.append(parts[i]);
-        out.append(
-            switch (holes[i]) {
-              case SECRET -> secret;
-              case NAME -> name;
-              default -> link;
-            });
+        out.append(parts[i]).append(quote.apply(holes[i] == SECRET ? secret : name));
       }
       return out.append(parts[holes.length]).toString();
+    }
+  }
+
+  /**
+   * The import link cut at the stand-ins. CC Switch's is form-urlencoded, which encodes each
+   * character on its own, so the link is cut as it is and the values encoded into the holes. Cherry
+   * Studio's carries base64 of a JSON object: that JSON is cut, filled (plain values need no JSON
+   * quoting, and Cherry Studio's importer leaves them alone) and encoded per call.
+   */
+  private record LinkTemplate(boolean cherry, Cut cut) {
+    /** The template, or null when filling it with the stand-ins would not give {@code link}. */
+    static LinkTemplate of(String link) {
+      LinkTemplate t;
+      if (link.startsWith(UseKeyRenderer.CHERRY_LINK_PREFIX)) {
+        String data = link.substring(UseKeyRenderer.CHERRY_LINK_PREFIX.length());
+        String json =
+            new String(
+                Base64.getDecoder().decode(URLDecoder.decode(data, StandardCharsets.UTF_8)),
+                StandardCharsets.UTF_8);
+        t = new LinkTemplate(true, Cut.of(json, false));
+      } else if (link.startsWith(UseKeyRenderer.CC_SWITCH_LINK_PREFIX)) {
+        t = new LinkTemplate(false, Cut.of(link, false));
+      } else {
+        return null;
+      }
+      return link.equals(t.fill(SECRET_HOLE, NAME_HOLE)) ? t : null;
+    }
+
+    String fill(String secret, String name) {
+      if (cherry) {
+        return UseKeyRenderer.cherryLink(cut.fill(secret, name, v -> v));
+      }
+      return cut.fill(secret, name, v -> URLEncoder.encode(v, StandardCharsets.UTF_8));
+    }
+  }
+
+  /** A growing byte buffer. */
+  private static final class Out {
+    byte[] buf;
+    int len;
+
+    Out(int capacity) {
+      buf = new byte[capacity];
+    }
+
+    Out add(byte b) {
+      if (len == buf.length) {
+        buf = Arrays.copyOf(buf, buf.length * 2);
+      }
+      buf[len++] = b;
+      return this;
+    }
+
+    Out add(byte[] b) {
+      if (len + b.length > buf.length) {
+        buf = Arrays.copyOf(buf, Math.max(buf.length * 2, len + b.length));
+      }
+      System.arraycopy(b, 0, buf, len, b.length);
+      len += b.length;
+      return this;
     }
   }
 }

@@ -76,20 +76,6 @@ public class UseKeyRenderer {
     };
   }
 
-  /**
-   * Only the {@link UseKeyConfig#importLink()} of {@link #render(UseKeyRequest)}: the deep link for
-   * Cherry Studio and CC Switch, {@code null} for the other clients.
-   *
-   * @throws IllegalArgumentException as {@link #render(UseKeyRequest)}
-   */
-  public String importLink(UseKeyRequest request) {
-    return switch (request.client()) {
-      case CHERRY_STUDIO -> cherryStudioLink(new Context(request, chooseModel(request)));
-      case CC_SWITCH -> ccSwitchLink(new Context(request, chooseModel(request)));
-      default -> null;
-    };
-  }
-
   // ---------------------------------------------------------------- model choice
 
   static String chooseModel(UseKeyRequest request) {
@@ -371,7 +357,13 @@ public class UseKeyRenderer {
 
   private UseKeyConfig cherryStudio(Context c) {
     String name = cherrySafe(c.providerName);
-    String link = cherryStudioLink(c);
+    Map<String, String> payload = new LinkedHashMap<>();
+    payload.put("id", cherrySafe(PROVIDER_ID));
+    payload.put("baseUrl", cherrySafe(c.base));
+    payload.put("apiKey", cherrySafe(c.key));
+    payload.put("name", name);
+    payload.put("type", "openai");
+    String link = cherryLink(compactJson(payload));
 
     List<String> steps = new ArrayList<>();
     steps.add(
@@ -409,16 +401,6 @@ public class UseKeyRenderer {
         c.client(), c.os(), c.model, c.base, List.of(), null, link, steps, testCommand(c), notes);
   }
 
-  private static String cherryStudioLink(Context c) {
-    Map<String, String> payload = new LinkedHashMap<>();
-    payload.put("id", cherrySafe(PROVIDER_ID));
-    payload.put("baseUrl", cherrySafe(c.base));
-    payload.put("apiKey", cherrySafe(c.key));
-    payload.put("name", cherrySafe(c.providerName));
-    payload.put("type", "openai");
-    return cherryLink(compactJson(payload));
-  }
-
   /** Standard base64 with padding, then {@code encodeURIComponent}: what new-api emits. */
   static String cherryLink(String json) {
     String base64 = Base64.getEncoder().encodeToString(json.getBytes(StandardCharsets.UTF_8));
@@ -435,7 +417,20 @@ public class UseKeyRenderer {
     CcSwitchApp app = c.request.ccSwitchApp();
     boolean claude = app == CcSwitchApp.CLAUDE;
     String endpoint = claude ? c.base : c.base + "/v1";
-    String link = ccSwitchLink(c);
+    Map<String, String> params = new LinkedHashMap<>();
+    params.put("resource", "provider");
+    params.put("app", app.wire());
+    params.put("name", c.providerName + (claude ? " Claude" : " Codex"));
+    params.put("endpoint", endpoint);
+    params.put("apiKey", c.key);
+    // Always sent: CC Switch falls back to gpt-5-codex for a codex provider without one.
+    params.put("model", c.model);
+    if (claude) {
+      claudeAliases(c).forEach((family, id) -> params.put(family + "Model", id));
+    }
+    params.put("homepage", c.base);
+    params.put("enabled", "true");
+    String link = CC_SWITCH_LINK_PREFIX + Escaping.formUrlEncoded(params);
 
     boolean windows = c.os() == TargetOs.WINDOWS;
     String written =
@@ -480,26 +475,6 @@ public class UseKeyRenderer {
     addPlaceholderNote(c, notes);
     return new UseKeyConfig(
         c.client(), c.os(), c.model, endpoint, List.of(), null, link, steps, testCommand(c), notes);
-  }
-
-  private static String ccSwitchLink(Context c) {
-    CcSwitchApp app = c.request.ccSwitchApp();
-    boolean claude = app == CcSwitchApp.CLAUDE;
-    String endpoint = claude ? c.base : c.base + "/v1";
-    Map<String, String> params = new LinkedHashMap<>();
-    params.put("resource", "provider");
-    params.put("app", app.wire());
-    params.put("name", c.providerName + (claude ? " Claude" : " Codex"));
-    params.put("endpoint", endpoint);
-    params.put("apiKey", c.key);
-    // Always sent: CC Switch falls back to gpt-5-codex for a codex provider without one.
-    params.put("model", c.model);
-    if (claude) {
-      claudeAliases(c).forEach((family, id) -> params.put(family + "Model", id));
-    }
-    params.put("homepage", c.base);
-    params.put("enabled", "true");
-    return CC_SWITCH_LINK_PREFIX + Escaping.formUrlEncoded(params);
   }
 
   // ---------------------------------------------------------------- shared pieces

@@ -116,6 +116,29 @@ class UseKeyJsonTests {
   }
 
   @Test
+  void plainValuesAreFilledIntoTemplatesAndHostileOnesRenderedTheSlowWay() throws Exception {
+    for (UseKeyClient client : UseKeyClient.values()) {
+      for (TargetOs os : TargetOs.values()) {
+        for (CcSwitchApp app : CcSwitchApp.values()) {
+          for (String name : List.of("codex laptop", "Ünï ✓ a+b&c=d%e", "")) {
+            for (String secret : Arrays.asList(null, SECRETS.get(2))) {
+              UseKeyRequest r =
+                  new UseKeyRequest(client, os, null, BASES.get(0), secret, name, GROUP, app);
+              assertThat(fast.json(r)).isEqualTo(jackson(renderer.render(r)));
+            }
+          }
+        }
+      }
+    }
+    assertThat(fast.slowRenders()).isZero();
+    UseKeyRequest hostile =
+        new UseKeyRequest(
+            UseKeyClient.CODEX, TargetOs.LINUX, null, BASES.get(0), "sk-1", "a\"b", GROUP, null);
+    assertThat(fast.json(hostile)).isEqualTo(jackson(renderer.render(hostile)));
+    assertThat(fast.slowRenders()).isEqualTo(1);
+  }
+
+  @Test
   void plainNamesAndGeneratedSecretsTakeTheTemplatesHostileOnesDoNot() {
     assertThat(UseKeyJson.plain("sk-kw-0123456789abcdefghijABCDEFGHIJ_-xyz12")).isTrue();
     assertThat(UseKeyJson.plain("codex laptop")).isTrue();
@@ -138,9 +161,9 @@ class UseKeyJsonTests {
                   new UseKeyRequest(
                       c, os, null, BASES.get(0), SECRETS.get(2), name, GROUP, CcSwitchApp.CLAUDE)));
         }
-        assertThat(
-                fast.allClients(os, BASES.get(0), SECRETS.get(2), name, GROUP, CcSwitchApp.CLAUDE))
-            .isEqualTo(jackson(map));
+        byte[] all =
+            fast.allClients(os, BASES.get(0), SECRETS.get(2), name, GROUP, CcSwitchApp.CLAUDE);
+        assertThat(new String(all, StandardCharsets.UTF_8)).isEqualTo(jackson(map));
       }
     }
   }
