@@ -116,20 +116,26 @@ class GroupCatalogueTests {
         .then()
         .statusCode(200);
 
-    Stack.as("alice")
-        .body("{\"name\":\"after " + name + "\",\"group\":\"" + name + "\"}")
-        .post("/api/keys")
-        .then()
-        .statusCode(201)
-        .body("useConfigs.codex.model", equalTo("gpt-6"))
-        .body("useConfigs.claude-code.model", equalTo("claude-opus-5"))
-        .body("useConfigs.cursor.steps[3]", org.hamcrest.Matchers.containsString("gpt-6"));
+    String after =
+        Stack.as("alice")
+            .body("{\"name\":\"after " + name + "\",\"group\":\"" + name + "\"}")
+            .post("/api/keys")
+            .then()
+            .statusCode(201)
+            .body("useConfigs.codex.model", equalTo("gpt-6"))
+            .body("useConfigs.claude-code.model", equalTo("claude-opus-5"))
+            .body("useConfigs.cursor.steps[3]", org.hamcrest.Matchers.containsString("gpt-6"))
+            .extract()
+            .path("id");
     Stack.as("alice")
         .post("/api/keys/" + id + "/rotate")
         .then()
         .statusCode(200)
         .body("useConfigs.codex.model", equalTo("gpt-6"))
         .body("useConfigs.claude-code.model", equalTo("claude-opus-5"));
+    // revoked: alice's live keys stay under the cap for the other test classes
+    Stack.as("alice").delete("/api/keys/" + id).then().statusCode(200);
+    Stack.as("alice").delete("/api/keys/" + after).then().statusCode(200);
   }
 
   @Test
