@@ -107,7 +107,8 @@ public class ApiKey extends PanacheEntityBase {
   }
 
   public List<String> allowedIps() {
-    return Json.readStringList(allowedIpsJson);
+    // most keys allow every address: no parse for the empty list
+    return "[]".equals(allowedIpsJson) ? List.of() : Json.readStringList(allowedIpsJson);
   }
 
   public KeySnapshot snapshot(Instant now) {

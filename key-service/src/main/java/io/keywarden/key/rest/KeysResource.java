@@ -24,7 +24,6 @@ import jakarta.ws.rs.core.Response;
 import java.net.URI;
 import java.time.Clock;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
@@ -127,7 +126,7 @@ public class KeysResource {
         .chain(ks -> use.embedded(ks.key(), ks.secret()).map(c -> view(ks.key(), ks.secret(), c)));
   }
 
-  KeyView view(ApiKey k, String secret, Map<String, Object> configs) {
+  KeyView view(ApiKey k, String secret, RawJson configs) {
     return KeyView.of(k, clock.instant(), "/api/keys/" + k.id + "/use", secret, configs);
   }
 

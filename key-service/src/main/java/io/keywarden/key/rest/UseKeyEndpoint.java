@@ -10,6 +10,7 @@ import io.keywarden.key.usekey.CcSwitchApp;
 import io.keywarden.key.usekey.TargetOs;
 import io.keywarden.key.usekey.UseKeyClient;
 import io.keywarden.key.usekey.UseKeyConfig;
+import io.keywarden.key.usekey.UseKeyJson;
 import io.keywarden.key.usekey.UseKeyRenderer;
 import io.keywarden.key.usekey.UseKeyRequest;
 import io.keywarden.support.rest.ApiProblem;
@@ -45,16 +46,19 @@ public class UseKeyEndpoint {
   private final KeyService keys;
   private final Caller caller;
   private final UseKeyRenderer renderer;
+  private final UseKeyJson fast;
   private final String baseUrl;
 
   UseKeyEndpoint(
       KeyService keys,
       Caller caller,
       UseKeyRenderer renderer,
+      UseKeyJson fast,
       @ConfigProperty(name = "kw.usage.base-url") String baseUrl) {
     this.keys = keys;
     this.caller = caller;
     this.renderer = renderer;
+    this.fast = fast;
     this.baseUrl = baseUrl;
   }
 
@@ -114,18 +118,20 @@ public class UseKeyEndpoint {
   }
 
   /** Configs for all five clients (Linux/macOS paths), embedded in create and rotate answers. */
-  public Uni<Map<String, Object>> embedded(ApiKey key, String secret) {
+  public Uni<RawJson> embedded(ApiKey key, String secret) {
     return groupModels(key.group).map(models -> embedded(key, secret, models));
   }
 
-  /** The same, when the group's models are already known (the create path reads them). */
-  public Map<String, Object> embedded(ApiKey key, String secret, List<String> models) {
-    Map<String, Object> out = new LinkedHashMap<>();
-    for (UseKeyClient c : UseKeyClient.values()) {
-      out.put(
-          c.wire(), renderOne(key, c, TargetOs.LINUX, null, CcSwitchApp.CLAUDE, secret, models));
-    }
-    return out;
+  /**
+   * The same, when the group's models are already known (the create path reads them): the JSON of a
+   * map of client wire name to {@link UseKeyConfig}, filled from templates ({@link UseKeyJson}).
+   */
+  public RawJson embedded(ApiKey key, String secret, List<String> models) {
+    return new RawJson(
+        param(
+            () ->
+                fast.allClients(
+                    TargetOs.LINUX, baseUrl, secret, key.name, models, CcSwitchApp.CLAUDE)));
   }
 
   private UseKeyConfig renderOne(

@@ -175,7 +175,7 @@ public class KeyService {
       k.keyHash = hash;
       k.mask = KeyFormat.mask(secret);
       k.custom = custom;
-      k.allowedIpsJson = Json.write(ips);
+      k.allowedIpsJson = ips.isEmpty() ? "[]" : Json.write(ips);
       k.quotaMicros = q;
       k.quotaReset = reset;
       k.requestsPerMinute = rateLimit.requestsPerMinute();
@@ -268,10 +268,7 @@ public class KeyService {
               switch (r.getString("outcome")) {
                 case "ok" -> {
                   relay.publishCommitted(r.getLong("outbox_seq"), ev);
-                  List<String> models =
-                      Json.readModels(r.getString("models_json")).stream()
-                          .map(io.keywarden.contracts.events.ModelPrice::id)
-                          .toList();
+                  List<String> models = modelIds(r.getString("models_json"));
                   return Uni.createFrom().item(new WithSecret(k, p.secret(), models));
                 }
                 case "policy" -> {
@@ -298,6 +295,25 @@ public class KeyService {
                 default -> throw new IllegalStateException("kw_create_key: " + r.getString(0));
               }
             });
+  }
+
+  /** Model ids by the group's models_json text: parsed once per text, not per create. */
+  private final java.util.concurrent.ConcurrentHashMap<String, List<String>> modelIds =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  private List<String> modelIds(String modelsJson) {
+    List<String> ids = modelIds.get(modelsJson);
+    if (ids == null) {
+      ids =
+          Json.readModels(modelsJson).stream()
+              .map(io.keywarden.contracts.events.ModelPrice::id)
+              .toList();
+      if (modelIds.size() >= 256) {
+        modelIds.clear(); // groups changed many times: start over
+      }
+      modelIds.put(modelsJson, ids);
+    }
+    return ids;
   }
 
   private static final String CREATE_CALL =

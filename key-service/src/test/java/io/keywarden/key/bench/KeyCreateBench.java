@@ -169,6 +169,7 @@ public final class KeyCreateBench {
     fromAnswer = Arrays.copyOf(fromAnswer, n);
     fromEventTime = Arrays.copyOf(fromEventTime, n);
 
+    String pgTables = pgTableStats(stack);
     Phase jdbc = jdbcBaseline(stack, CREATES, false);
     Phase jdbcOutbox = jdbcBaseline(stack, CREATES, true);
 
@@ -237,6 +238,7 @@ public final class KeyCreateBench {
             Runtime.getRuntime().availableProcessors() * 1000 / all,
             Runtime.getRuntime().availableProcessors()));
     System.out.println(budget);
+    System.out.println(pgTables);
     boolean ok =
         measured.rate() >= 2000 && ms(measured.p(99)) <= 20 && pct(fromAnswer, 99) / 1000.0 <= 50;
     System.out.printf(
@@ -443,6 +445,45 @@ public final class KeyCreateBench {
 
   static long micros(Instant i) {
     return i.getEpochSecond() * 1_000_000 + i.getNano() / 1_000;
+  }
+
+  /**
+   * Row writes of the create path's tables since the stack started (warm-up included): updates and
+   * how many of them were HOT (no index entries, page-local), deletes, and autovacuum runs.
+   */
+  static String pgTableStats(LocalStack stack) throws Exception {
+    StringBuilder out = new StringBuilder("PostgreSQL tables (whole run):");
+    try (Connection c = DriverManager.getConnection(stack.jdbcUrl("keyservice"));
+        java.sql.Statement st = c.createStatement()) {
+      st.execute("select pg_stat_force_next_flush()");
+      try (java.sql.ResultSet rs =
+          st.executeQuery(
+              "select relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, n_dead_tup,"
+                  + " autovacuum_count, autoanalyze_count,"
+                  + " pg_total_relation_size(relid) / 1024 as kb"
+                  + " from pg_stat_user_tables"
+                  + " where relname in ('outbox', 'api_keys', 'account_key_counts')"
+                  + " order by relname")) {
+        while (rs.next()) {
+          out.append(
+              String.format(
+                  "%n  %-18s ins %7d upd %7d (hot %7d) del %6d dead %6d autovacuum %d"
+                      + " autoanalyze %d size %d kB",
+                  rs.getString(1),
+                  rs.getLong(2),
+                  rs.getLong(3),
+                  rs.getLong(4),
+                  rs.getLong(5),
+                  rs.getLong(6),
+                  rs.getLong(7),
+                  rs.getLong(8),
+                  rs.getLong(9)));
+        }
+      }
+    } catch (java.sql.SQLException e) {
+      out.append(" unavailable: ").append(e.getMessage());
+    }
+    return out.toString();
   }
 
   /** Plain INSERTs of the same key row (and optionally its outbox row) at CALLERS connections. */

@@ -93,6 +93,52 @@ class GroupCatalogueTests {
   }
 
   @Test
+  void createAndRotateAnswersConfigureTheGroupsCurrentModelsAfterTheGroupChanged() {
+    String name = "team-" + UUID.randomUUID().toString().substring(0, 8);
+    Stack.as("carol").body(groupBody(name, true)).post("/api/admin/groups").then().statusCode(201);
+    String id =
+        Stack.as("alice")
+            .body("{\"name\":\"before " + name + "\",\"group\":\"" + name + "\"}")
+            .post("/api/keys")
+            .then()
+            .statusCode(201)
+            .body("useConfigs.codex.model", equalTo("gpt-5.5"))
+            .body("useConfigs.claude-code.model", equalTo("claude-sonnet-4-6"))
+            .extract()
+            .path("id");
+
+    Stack.as("carol")
+        .body(
+            "{\"models\":[{\"id\":\"gpt-6\",\"inputUsdPerMillion\":\"1\",\"outputUsdPerMillion\":\"2\"},"
+                + "{\"id\":\"claude-opus-5\",\"ownedBy\":\"anthropic\",\"inputUsdPerMillion\":\"3\","
+                + "\"outputUsdPerMillion\":\"4\"}]}")
+        .put("/api/admin/groups/" + name)
+        .then()
+        .statusCode(200);
+
+    String after =
+        Stack.as("alice")
+            .body("{\"name\":\"after " + name + "\",\"group\":\"" + name + "\"}")
+            .post("/api/keys")
+            .then()
+            .statusCode(201)
+            .body("useConfigs.codex.model", equalTo("gpt-6"))
+            .body("useConfigs.claude-code.model", equalTo("claude-opus-5"))
+            .body("useConfigs.cursor.steps[3]", org.hamcrest.Matchers.containsString("gpt-6"))
+            .extract()
+            .path("id");
+    Stack.as("alice")
+        .post("/api/keys/" + id + "/rotate")
+        .then()
+        .statusCode(200)
+        .body("useConfigs.codex.model", equalTo("gpt-6"))
+        .body("useConfigs.claude-code.model", equalTo("claude-opus-5"));
+    // revoked: alice's live keys stay under the cap for the other test classes
+    Stack.as("alice").delete("/api/keys/" + id).then().statusCode(200);
+    Stack.as("alice").delete("/api/keys/" + after).then().statusCode(200);
+  }
+
+  @Test
   void anUnusedGroupIsDeletedWithATombstoneEvent() {
     String name = "gone-" + UUID.randomUUID().toString().substring(0, 8);
     Stack.as("carol").body(groupBody(name, true)).post("/api/admin/groups").then().statusCode(201);

@@ -31,12 +31,58 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(KeywardenStackResource.class)
 class KeyLifecycleTests {
 
+  @jakarta.inject.Inject com.fasterxml.jackson.databind.ObjectMapper mapper;
+
+  @jakarta.inject.Inject io.keywarden.key.usekey.UseKeyRenderer renderer;
+
+  @org.eclipse.microprofile.config.inject.ConfigProperty(name = "kw.usage.base-url")
+  String baseUrl;
+
   static Response create(String user, String body) {
     return Stack.as(user).body(body).post("/api/keys");
   }
 
   static String uniqueName(String base) {
     return base + " " + UUID.randomUUID().toString().substring(0, 8);
+  }
+
+  @Test
+  void theCreateAnswersConfigurationsAreByteForByteWhatJacksonWritesForTheRenderedOnes()
+      throws Exception {
+    for (String base :
+        List.of(
+            "laptop", "prod (eu) 'x' \\\"y\\\" \\\\ $HOME `id`", "ünï ✓ 😀 ‘q’ “d” a+b&c=d%20")) {
+      String name = uniqueName(base);
+      Response r =
+          create(
+              "alice", "{\"name\":" + mapper.writeValueAsString(name) + ",\"group\":\"default\"}");
+      r.then().statusCode(201).body("name", equalTo(name));
+      String secret = r.path("secret");
+      List<String> models =
+          Stack.as("alice").get("/api/groups").path("find { it.name == 'default' }.models.id");
+      assertThat(models).contains("gpt-5.5");
+      Map<String, Object> configs = new java.util.LinkedHashMap<>();
+      for (io.keywarden.key.usekey.UseKeyClient c : io.keywarden.key.usekey.UseKeyClient.values()) {
+        configs.put(
+            c.wire(),
+            renderer.render(
+                new io.keywarden.key.usekey.UseKeyRequest(
+                    c,
+                    io.keywarden.key.usekey.TargetOs.LINUX,
+                    null,
+                    baseUrl,
+                    secret,
+                    name,
+                    models,
+                    null)));
+      }
+      String expected =
+          new String(mapper.writeValueAsBytes(configs), java.nio.charset.StandardCharsets.UTF_8);
+      String body = new String(r.asByteArray(), java.nio.charset.StandardCharsets.UTF_8);
+      assertThat(body).contains("\"useConfigs\":" + expected + "}");
+      // revoked: alice's live keys stay under the cap for the other test classes
+      Stack.as("alice").delete("/api/keys/" + r.path("id")).then().statusCode(200);
+    }
   }
 
   @Test
