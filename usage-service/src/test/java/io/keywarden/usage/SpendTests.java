@@ -239,6 +239,41 @@ class SpendTests {
   }
 
   @Test
+  void theRecordsOfOneBatchAreChargedInTheirOrder() {
+    // two writers wait on the queue: a batch handed out record by record could be split between
+    // them, and its later records commit first and take the quota of the earlier ones
+    String account = Fixtures.account();
+    fx.credit(account, "10.00");
+    var group = fx.group(true);
+    for (int round = 0; round < 15; round++) {
+      var k = fx.key(group, account, s -> s.quotaMicros = 30_000);
+      List<Map<String, Object>> batch = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        batch.add(
+            Map.of(
+                "requestId",
+                "o-" + UUID.randomUUID(),
+                "keyId",
+                k.id(),
+                "model",
+                "gpt-4o-mini",
+                "costUsd",
+                "0.01"));
+      }
+      Response r =
+          given()
+              .auth()
+              .oauth2(fx.gatewayToken())
+              .contentType(ContentType.JSON)
+              .body(batch)
+              .post("/api/usage");
+      r.then().statusCode(200);
+      List<Boolean> accepted = r.jsonPath().getList("results.accepted");
+      assertThat(accepted).as("round %d", round).containsExactly(true, true, true, false, false);
+    }
+  }
+
+  @Test
   void aBatchAnswersEachRecordAndReplaysChargeNothing() {
     String account = Fixtures.account();
     fx.credit(account, "1.00");

@@ -29,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -87,7 +86,18 @@ public class Charger {
   private final ObjectMapper json;
   private final long windowMicros;
   private final int maxBatch;
-  private final BlockingQueue<Pending> queue;
+
+  /**
+   * One element per submission (a request's records stay together, in order, in one writer's
+   * transaction: split across two writers, a batch's later records could commit first and take the
+   * quota its earlier ones should have had). Capacity is counted in records by {@link #queued}.
+   */
+  private final BlockingQueue<List<Pending>> queue =
+      new java.util.concurrent.LinkedBlockingQueue<>();
+
+  private final java.util.concurrent.atomic.AtomicInteger queued =
+      new java.util.concurrent.atomic.AtomicInteger();
+  private final int capacity;
   private final int writers;
   private volatile boolean running = true;
   private final List<Thread> threads = new ArrayList<>();
@@ -114,7 +124,7 @@ public class Charger {
     this.json = json;
     this.windowMicros = windowMicros;
     this.maxBatch = maxBatch;
-    this.queue = new ArrayBlockingQueue<>(capacity);
+    this.capacity = capacity;
     this.writers = Math.max(1, writers);
   }
 
@@ -143,14 +153,11 @@ public class Charger {
       answers.add(f);
       pending.add(new Pending(r, f));
     }
-    if (queue.remainingCapacity() < pending.size()) {
+    if (queued.addAndGet(pending.size()) > capacity) {
+      queued.addAndGet(-pending.size());
       return CompletableFuture.failedFuture(new Overloaded());
     }
-    for (Pending p : pending) {
-      if (!queue.offer(p)) {
-        p.answer.completeExceptionally(new Overloaded());
-      }
-    }
+    queue.add(pending);
     return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new))
         .thenApply(v -> answers.stream().map(CompletableFuture::join).toList());
   }
@@ -162,27 +169,30 @@ public class Charger {
     }
   }
 
+  private void take(List<Pending> batch, List<Pending> submission) {
+    batch.addAll(submission);
+    queued.addAndGet(-submission.size());
+  }
+
   private void loop() {
     List<Pending> batch = new ArrayList<>();
     while (running) {
       try {
-        Pending first = queue.poll(1, TimeUnit.SECONDS);
+        List<Pending> first = queue.poll(1, TimeUnit.SECONDS);
         if (first == null) {
           continue;
         }
-        batch.add(first);
+        take(batch, first);
         long deadline = System.nanoTime() + windowMicros * 1000;
+        // whole submissions only (one holds at most 1,000 records, so a batch may pass maxBatch
+        // by less than that)
         while (batch.size() < maxBatch) {
           long left = deadline - System.nanoTime();
-          if (left <= 0) {
-            queue.drainTo(batch, maxBatch - batch.size());
+          List<Pending> next = left <= 0 ? queue.poll() : queue.poll(left, TimeUnit.NANOSECONDS);
+          if (next == null) {
             break;
           }
-          Pending p = queue.poll(left, TimeUnit.NANOSECONDS);
-          if (p == null) {
-            break;
-          }
-          batch.add(p);
+          take(batch, next);
         }
         process(batch);
       } catch (InterruptedException e) {
