@@ -54,13 +54,17 @@ class SpendTests {
   }
 
   private Response usage(String requestId, String keyId, String costUsd) {
+    return postUsage(
+        Map.of("requestId", requestId, "keyId", keyId, "model", "gpt-4o-mini", "costUsd", costUsd));
+  }
+
+  /** POST /api/usage as the gateway (one record or a batch). */
+  private Response postUsage(Object body) {
     return given()
         .auth()
         .oauth2(fx.gatewayToken())
         .contentType(ContentType.JSON)
-        .body(
-            Map.of(
-                "requestId", requestId, "keyId", keyId, "model", "gpt-4o-mini", "costUsd", costUsd))
+        .body(body)
         .post("/api/usage");
   }
 
@@ -260,13 +264,7 @@ class SpendTests {
                 "costUsd",
                 "0.01"));
       }
-      Response r =
-          given()
-              .auth()
-              .oauth2(fx.gatewayToken())
-              .contentType(ContentType.JSON)
-              .body(batch)
-              .post("/api/usage");
+      Response r = postUsage(batch);
       r.then().statusCode(200);
       List<Boolean> accepted = r.jsonPath().getList("results.accepted");
       assertThat(accepted).as("round %d", round).containsExactly(true, true, true, false, false);
@@ -298,23 +296,11 @@ class SpendTests {
               "costUsd",
               "0.01"));
     }
-    Response r =
-        given()
-            .auth()
-            .oauth2(fx.gatewayToken())
-            .contentType(ContentType.JSON)
-            .body(batch)
-            .post("/api/usage");
+    Response r = postUsage(batch);
     r.then().statusCode(200);
     List<Boolean> accepted = r.jsonPath().getList("results.accepted");
     assertThat(accepted).containsExactly(true, true, true, false, false);
-    Response again =
-        given()
-            .auth()
-            .oauth2(fx.gatewayToken())
-            .contentType(ContentType.JSON)
-            .body(batch)
-            .post("/api/usage");
+    Response again = postUsage(batch);
     assertThat(again.jsonPath().getList("results.replay", Boolean.class)).containsOnly(true);
     assertThat(again.jsonPath().getList("results.accepted")).isEqualTo(accepted);
     assertThat(balance(account)).isEqualTo(970_000);

@@ -31,7 +31,9 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
@@ -92,11 +94,9 @@ public class Charger {
    * transaction: split across two writers, a batch's later records could commit first and take the
    * quota its earlier ones should have had). Capacity is counted in records by {@link #queued}.
    */
-  private final BlockingQueue<List<Pending>> queue =
-      new java.util.concurrent.LinkedBlockingQueue<>();
+  private final BlockingQueue<List<Pending>> queue = new LinkedBlockingQueue<>();
 
-  private final java.util.concurrent.atomic.AtomicInteger queued =
-      new java.util.concurrent.atomic.AtomicInteger();
+  private final AtomicInteger queued = new AtomicInteger();
   private final int capacity;
   private final int writers;
   private volatile boolean running = true;

@@ -144,17 +144,6 @@ public class AuthorizeResource {
     return true;
   }
 
-  /** A JSON string value (escaped as Jackson does), or null. */
-  static void string(StringBuilder b, String value) {
-    if (value == null) {
-      b.append("null");
-      return;
-    }
-    b.append('"');
-    JsonStringEncoder.getInstance().quoteAsString(value, b);
-    b.append('"');
-  }
-
   static String formatSigned(long micros) {
     return micros < 0 ? "-" + Money.formatUsd(-micros) : Money.formatUsd(micros);
   }

@@ -1,5 +1,6 @@
 package io.keywarden.usage.rest;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import jakarta.ws.rs.core.Response;
 
 /** RFC 9457 problem+json for bad input, naming the field. Never echoes a submitted value. */
@@ -34,9 +35,20 @@ public final class Problem {
   public static String json(String field, String detail) {
     StringBuilder b = new StringBuilder(160);
     b.append("{\"type\":\"about:blank\",\"title\":\"Bad Request\",\"status\":400,\"detail\":");
-    AuthorizeResource.string(b, field + ": " + detail);
+    string(b, field + ": " + detail);
     b.append(",\"field\":");
-    AuthorizeResource.string(b, field);
+    string(b, field);
     return b.append('}').toString();
+  }
+
+  /** A JSON string value (escaped as Jackson does), or null. */
+  private static void string(StringBuilder b, String value) {
+    if (value == null) {
+      b.append("null");
+      return;
+    }
+    b.append('"');
+    JsonStringEncoder.getInstance().quoteAsString(value, b);
+    b.append('"');
   }
 }
