@@ -44,6 +44,7 @@ fi
 exec "$JAVA_HOME/bin/java" -Xmx1g \
   -Dbench.callers="${CALLERS:-32}" -Dbench.creates="${CREATES:-20000}" \
   -Dbench.warmup="${WARMUP:-3000}" -Dbench.service-props="${SERVICE_PROPS:-}" \
+  -Dbench.fetch-min-bytes="${FETCH_MIN_BYTES:-1}" -Dbench.fetch-max-wait-ms="${FETCH_MAX_WAIT_MS:-5}" \
   -Dbench.generator="${GENERATOR:-c}" -Dbench.closedloop="$PWD/key-service/target/closedloop" \
   -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
   -cp "key-service/target/test-classes:contracts/target/classes:local-stack/target/classes:$(cat "$CP_FILE")" \

@@ -22,8 +22,9 @@ import org.jboss.logging.Logger;
  * Group commit of key creates: the {@code kw_create_key} calls (V3) waiting while earlier ones are
  * on their way go to PostgreSQL together, as one pipelined batch (Bind/Execute per create, one
  * Sync): one round trip, one implicit transaction, one commit for the whole batch. No waiting
- * window: a batch is whatever queued up while at most {@code kw.keys.create-batches} (default 2)
- * batches were in flight, so a lone create goes alone and at once.
+ * window: a batch is whatever queued up while at most {@code kw.create-batch.in-flight} (default 2;
+ * at most {@code kw.create-batch.max-size} = 64 creates each) batches were in flight, so a lone
+ * create goes alone and at once.
  *
  * <p>Results stay exact per request: every call returns its own outcome row (ok, name, hash, live,
  * group, policy) as it does alone, and a refusal is a row, not an error, so it does not disturb the
@@ -60,8 +61,8 @@ public class CreateBatcher {
 
   CreateBatcher(
       Pool pool,
-      @ConfigProperty(name = "kw.keys.create-batch", defaultValue = "64") int maxBatch,
-      @ConfigProperty(name = "kw.keys.create-batches", defaultValue = "2") int maxInFlight) {
+      @ConfigProperty(name = "kw.create-batch.max-size", defaultValue = "64") int maxBatch,
+      @ConfigProperty(name = "kw.create-batch.in-flight", defaultValue = "2") int maxInFlight) {
     this.pool = pool;
     this.maxBatch = Math.max(1, maxBatch);
     this.maxInFlight = Math.max(1, maxInFlight);

@@ -100,6 +100,17 @@ public final class KeyCreateBench {
     } finally {
       stack.close();
       try {
+        // the service's own counters, logged at its shutdown (e.g. group commit batch sizes)
+        for (String line :
+            java.nio.file.Files.readAllLines(home.resolve("logs").resolve("key-service.log"))) {
+          if (line.contains("create batches:")) {
+            System.out.println("key-service: " + line.substring(line.indexOf("create batches:")));
+          }
+        }
+      } catch (Exception ignored) {
+        // no log: nothing to show
+      }
+      try {
         LocalStack.deleteRecursively(home);
       } catch (Exception ignored) {
         // a leftover folder is harmless
@@ -493,7 +504,15 @@ public final class KeyCreateBench {
     p.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-" + UUID.randomUUID());
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
     p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-    p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "5");
+    // the measuring consumer: by default each fetch returns as soon as one record is there (a
+    // fetch per producer batch); bench.fetch-min-bytes lets the broker gather records for up to
+    // bench.fetch-max-wait-ms, fewer fetches for both processes, at most that much added latency
+    p.put(
+        ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+        String.valueOf(Integer.getInteger("bench.fetch-max-wait-ms", 5)));
+    p.put(
+        ConsumerConfig.FETCH_MIN_BYTES_CONFIG,
+        String.valueOf(Integer.getInteger("bench.fetch-min-bytes", 1)));
     try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p)) {
       List<TopicPartition> parts =
           c.partitionsFor(Topics.KEY_EVENTS).stream()
