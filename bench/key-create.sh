@@ -9,6 +9,10 @@
 #   bench/key-create.sh                 # 32 callers, 20,000 creates after 3,000 warm-up
 #   CALLERS=16 CREATES=5000 bench/key-create.sh
 #   SERVICE_PROPS="quarkus.datasource.reactive.max-size=40" bench/key-create.sh
+#   GENERATOR=java bench/key-create.sh  # the former Vert.x generator instead of bench/closedloop.c
+#
+# The load generator is bench/closedloop.c (C, epoll, one keep-alive connection per caller), built
+# here with cc (gcc installed with apt-get when missing); its CPU is printed beside the others'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
@@ -17,8 +21,8 @@ MVN=(./mvnw -B -q --no-transfer-progress)
 if [[ ! -f key-service/target/quarkus-app/quarkus-run.jar \
    || ! -f key-service/target/test-classes/io/keywarden/key/bench/KeyCreateBench.class \
    || -n "${REBUILD:-}" ]]; then
-  echo "bench: building contracts, local-stack, key-service"
-  "${MVN[@]}" -pl contracts,local-stack,key-service install -DskipTests -Dspotless.check.skip=true
+  echo "bench: building contracts, local-stack, service-support, key-service"
+  "${MVN[@]}" -pl contracts,local-stack,service-support,key-service install -DskipTests -Dspotless.check.skip=true
 fi
 CP_FILE=key-service/target/bench-classpath.txt
 if [[ ! -s "$CP_FILE" || key-service/pom.xml -nt "$CP_FILE" ]]; then
@@ -26,9 +30,22 @@ if [[ ! -s "$CP_FILE" || key-service/pom.xml -nt "$CP_FILE" ]]; then
     -Dmdep.outputFile=target/bench-classpath.txt
 fi
 
+if [[ "${GENERATOR:-c}" == c ]]; then
+  if ! command -v cc >/dev/null 2>&1; then
+    echo "bench: installing gcc (Debian)..."
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc >/dev/null
+  fi
+  mkdir -p key-service/target
+  if [[ ! -x key-service/target/closedloop || bench/closedloop.c -nt key-service/target/closedloop ]]; then
+    cc -O2 -Wall -o key-service/target/closedloop bench/closedloop.c
+  fi
+fi
+
 exec "$JAVA_HOME/bin/java" -Xmx1g \
   -Dbench.callers="${CALLERS:-32}" -Dbench.creates="${CREATES:-20000}" \
   -Dbench.warmup="${WARMUP:-3000}" -Dbench.service-props="${SERVICE_PROPS:-}" \
+  -Dbench.fetch-min-bytes="${FETCH_MIN_BYTES:-1}" -Dbench.fetch-max-wait-ms="${FETCH_MAX_WAIT_MS:-5}" \
+  -Dbench.generator="${GENERATOR:-c}" -Dbench.closedloop="$PWD/key-service/target/closedloop" \
   -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
   -cp "key-service/target/test-classes:contracts/target/classes:local-stack/target/classes:$(cat "$CP_FILE")" \
   io.keywarden.key.bench.KeyCreateBench

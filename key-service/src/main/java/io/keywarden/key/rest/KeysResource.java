@@ -55,10 +55,12 @@ public class KeysResource {
             ks ->
                 Response.created(URI.create("/api/keys/" + ks.key().id))
                     .entity(
-                        view(
-                            ks.key(),
-                            ks.secret(),
-                            use.embedded(ks.key(), ks.secret(), ks.groupModels())))
+                        KeyViewJson.write(
+                            view(
+                                ks.key(),
+                                ks.secret(),
+                                use.embedded(ks.key(), ks.secret(), ks.groupModels()))))
+                    .type(MediaType.APPLICATION_JSON_TYPE)
                     .build());
   }
 

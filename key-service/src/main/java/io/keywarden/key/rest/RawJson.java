@@ -22,6 +22,11 @@ public final class RawJson implements JsonSerializable {
     this.utf8 = utf8;
   }
 
+  /** The bytes themselves (the create answer's writer copies them). */
+  byte[] utf8() {
+    return utf8;
+  }
+
   @Override
   public void serialize(JsonGenerator gen, SerializerProvider serializers) throws IOException {
     gen.writeRawValue(new Raw(utf8));

@@ -62,17 +62,22 @@ public class KeyService {
    */
   private final Duration fastPathClaim;
 
+  /** Sends kw_create_key calls in batches: one round trip and one commit for many creates. */
+  private final CreateBatcher batcher;
+
   KeyService(
       KeyPolicy policy,
       Outbox outbox,
       OutboxRelay relay,
       Clock clock,
       Pool pool,
+      CreateBatcher batcher,
       @org.eclipse.microprofile.config.inject.ConfigProperty(
               name = "kw.outbox.claim",
               defaultValue = "PT30S")
           Duration fastPathClaim) {
     this.pool = pool;
+    this.batcher = batcher;
     this.fastPathClaim = fastPathClaim;
     this.policy = policy;
     this.outbox = outbox;
@@ -207,10 +212,12 @@ public class KeyService {
   }
 
   /**
-   * One round trip: {@code kw_create_key} (V3) checks and writes the key and its outbox row in one
-   * statement, or writes nothing and says why. The policy row this instance holds is compared with
-   * the stored one; a stale one is replaced and the create tried again. A cap violation found with
-   * a policy read earlier is confirmed against a fresh read before it is reported.
+   * One call of {@code kw_create_key} (V3), sent with other creates' calls by {@link CreateBatcher}
+   * (one round trip and one commit for all of them), checks and writes the key and its outbox row
+   * in one statement, or writes nothing and says why. The policy row this instance holds is
+   * compared with the stored one; a stale one is replaced and the create tried again. A cap
+   * violation found with a policy read earlier is confirmed against a fresh read before it is
+   * reported.
    */
   private Uni<WithSecret> tryCreate(Prepared p, KeyPolicyRow known, boolean fresh, int attempt) {
     if (attempt > 3) {
@@ -229,8 +236,9 @@ public class KeyService {
     }
     Outbox.Pending ev = outbox.pendingKeyEvent(KeyEventType.CREATED, k, p.now());
     OffsetDateTime now = p.now().atOffset(ZoneOffset.UTC);
-    return pool.preparedQuery(CREATE_CALL)
-        .execute(
+    return batcher
+        .create(
+            k.account,
             Tuple.tuple(
                 java.util.Arrays.asList(
                     known.maxLiveKeysPerAccount,
@@ -263,8 +271,7 @@ public class KeyService {
                     ev.payload(),
                     now.plus(fastPathClaim))))
         .chain(
-            rows -> {
-              Row r = rows.iterator().next();
+            r -> {
               switch (r.getString("outcome")) {
                 case "ok" -> {
                   relay.publishCommitted(r.getLong("outbox_seq"), ev);
@@ -315,12 +322,6 @@ public class KeyService {
     }
     return ids;
   }
-
-  private static final String CREATE_CALL =
-      "select outcome, live, models_json, max_live_keys_per_account, max_quota_micros,"
-          + " max_lifetime_seconds, default_lifetime_seconds, outbox_seq"
-          + " from kw_create_key($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
-          + " $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)";
 
   private static KeyPolicyRow policyRow(Row r) {
     KeyPolicyRow p = new KeyPolicyRow();

@@ -58,6 +58,10 @@ public final class KeyCreateBench {
   static final int CALLERS = Integer.getInteger("bench.callers", 32);
   static final int CREATES = Integer.getInteger("bench.creates", 20_000);
   static final int WARMUP = Integer.getInteger("bench.warmup", 3_000);
+
+  /** c = bench/closedloop.c (path in bench.closedloop), java = the Vert.x generator below. */
+  static final String GENERATOR = System.getProperty("bench.generator", "c");
+
   static final java.net.http.HttpClient HTTP =
       java.net.http.HttpClient.newBuilder()
           .version(java.net.http.HttpClient.Version.HTTP_1_1)
@@ -95,6 +99,17 @@ public final class KeyCreateBench {
       exit = 1;
     } finally {
       stack.close();
+      try {
+        // the service's own counters, logged at its shutdown (e.g. group commit batch sizes)
+        for (String line :
+            java.nio.file.Files.readAllLines(home.resolve("logs").resolve("key-service.log"))) {
+          if (line.contains("create batches:")) {
+            System.out.println("key-service: " + line.substring(line.indexOf("create batches:")));
+          }
+        }
+      } catch (Exception ignored) {
+        // no log: nothing to show
+      }
       try {
         LocalStack.deleteRecursively(home);
       } catch (Exception ignored) {
@@ -229,7 +244,15 @@ public final class KeyCreateBench {
       }
       double ms = (e.getValue() - before) * 10.0 / CREATES;
       all += ms;
-      budget.append(String.format(" %s %.2f", e.getKey(), ms));
+      String part = e.getKey();
+      if (part.equals("load-generator") && measured.generatorCpuMs() >= 0) {
+        // the C generator is its own process; this JVM only runs the Kafka consumer meanwhile
+        double gen = measured.generatorCpuMs() / CREATES;
+        all += gen;
+        budget.append(String.format(" load-generator(C) %.2f bench-jvm(consumer) %.2f", gen, ms));
+        continue;
+      }
+      budget.append(String.format(" %s %.2f", part, ms));
     }
     budget.append(
         String.format(
@@ -312,7 +335,12 @@ public final class KeyCreateBench {
     return s[Math.max(0, Math.min(s.length - 1, i))];
   }
 
-  record Phase(long nanos, long[] latencies, int errors) {
+  /** generatorCpuMs: CPU of the C generator process over the phase, -1 for the Java one. */
+  record Phase(long nanos, long[] latencies, int errors, double generatorCpuMs) {
+    Phase(long nanos, long[] latencies, int errors) {
+      this(nanos, latencies, errors, -1);
+    }
+
     double rate() {
       return latencies.length / (nanos / 1e9);
     }
@@ -329,6 +357,69 @@ public final class KeyCreateBench {
    * the system under test.
    */
   static Phase creates(String base, List<String> tokens, int total, Map<String, Long> answered)
+      throws Exception {
+    return GENERATOR.equals("java")
+        ? javaCreates(base, tokens, total, answered)
+        : cCreates(base, tokens, total, answered);
+  }
+
+  private static final AtomicInteger PHASES = new AtomicInteger();
+
+  /**
+   * The same closed loop run by bench/closedloop.c (one process, epoll, one keep-alive connection
+   * per token): its latencies, and the completion time of each 201 on CLOCK_MONOTONIC, the clock of
+   * System.nanoTime, so the answers can be matched with the events' arrival on Kafka.
+   */
+  static Phase cCreates(String base, List<String> tokens, int total, Map<String, Long> answered)
+      throws Exception {
+    URI u = URI.create(base);
+    Path dir = java.nio.file.Files.createTempDirectory("closedloop");
+    Path tokenFile = dir.resolve("tokens");
+    Path out = dir.resolve("out");
+    java.nio.file.Files.write(tokenFile, tokens);
+    String tag = ProcessHandle.current().pid() + "p" + PHASES.incrementAndGet();
+    Process gen =
+        new ProcessBuilder(
+                System.getProperty("bench.closedloop"),
+                "127.0.0.1",
+                String.valueOf(u.getPort()),
+                String.valueOf(total),
+                tokenFile.toString(),
+                out.toString(),
+                tag)
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
+    String summary = new String(gen.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    int exit = gen.waitFor();
+    Map<String, String> f = new LinkedHashMap<>();
+    for (String kv : summary.trim().split(" ")) {
+      int eq = kv.indexOf('=');
+      if (eq > 0) {
+        f.put(kv.substring(0, eq), kv.substring(eq + 1));
+      }
+    }
+    if (!f.containsKey("nanos")) {
+      throw new IllegalStateException("closedloop exited " + exit + ": " + summary);
+    }
+    List<String> lines = java.nio.file.Files.readAllLines(out);
+    long[] lat = new long[lines.size()];
+    int errors = 0;
+    for (int i = 0; i < lines.size(); i++) {
+      String[] p = lines.get(i).split(" ");
+      lat[i] = Long.parseLong(p[1]);
+      if (!p[0].equals("201")) {
+        errors++;
+      } else if (answered != null) {
+        answered.put(p[3], Long.parseLong(p[2]));
+      }
+    }
+    errors += total - lines.size();
+    LocalStack.deleteRecursively(dir);
+    return new Phase(
+        Long.parseLong(f.get("nanos")), lat, errors, Long.parseLong(f.get("cpu_us")) / 1000.0);
+  }
+
+  static Phase javaCreates(String base, List<String> tokens, int total, Map<String, Long> answered)
       throws Exception {
     URI u = URI.create(base);
     Vertx vx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
@@ -413,7 +504,15 @@ public final class KeyCreateBench {
     p.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-" + UUID.randomUUID());
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
     p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-    p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "5");
+    // the measuring consumer: by default each fetch returns as soon as one record is there (a
+    // fetch per producer batch); bench.fetch-min-bytes lets the broker gather records for up to
+    // bench.fetch-max-wait-ms, fewer fetches for both processes, at most that much added latency
+    p.put(
+        ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+        String.valueOf(Integer.getInteger("bench.fetch-max-wait-ms", 5)));
+    p.put(
+        ConsumerConfig.FETCH_MIN_BYTES_CONFIG,
+        String.valueOf(Integer.getInteger("bench.fetch-min-bytes", 1)));
     try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p)) {
       List<TopicPartition> parts =
           c.partitionsFor(Topics.KEY_EVENTS).stream()

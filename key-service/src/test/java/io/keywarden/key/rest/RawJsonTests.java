@@ -77,4 +77,55 @@ class RawJsonTests {
       assertThat(raw.toString()).doesNotContain(secret);
     }
   }
+
+  /** KeyViewJson writes the create answer exactly as the mapper writes the same KeyView. */
+  @Test
+  void theHandWrittenCreateAnswerIsByteForByteTheMappersJson() throws Exception {
+    String secret = "sk-kw-0123456789abcdefghijABCDEFGHIJxyz12";
+    for (int variant = 0; variant < 4; variant++) {
+      for (String name :
+          List.of(
+              "codex laptop",
+              "Keywarden (prod) 'x' \"y\" \\ z / </script>",
+              "emoji 😀 ünï ‘q’ $x `y` \u2028",
+              "ctl \t\n\r\b\f\u0001\u001f end")) {
+        ApiKey k = new ApiKey();
+        k.id = UUID.randomUUID();
+        k.account = variant == 3 ? "acc \"ü\"" : "acc-1";
+        k.name = name;
+        k.group = "default";
+        k.status = variant == 2 ? "disabled" : "active";
+        k.mask = "sk-kw-AB…yz";
+        k.custom = variant == 1;
+        k.createdAt = Instant.parse("2026-11-23T09:00:00.123456Z");
+        k.updatedAt = variant == 0 ? k.createdAt : Instant.parse("2026-11-23T09:00:00Z");
+        k.quotaReset = "none";
+        k.allowedIpsJson = variant == 1 ? "[\"10.0.0.0/8\",\"2001:db8::1\"]" : "[]";
+        if (variant >= 1) {
+          k.expiresAt = Instant.parse("2027-01-01T00:00:00.5Z");
+          k.quotaMicros = 12_500_000;
+          k.spentMicros = 1_000;
+          k.requestsPerMinute = 60;
+          k.concurrentRequests = variant == 2 ? 2 : null;
+          k.tokensPerMinute = variant == 3 ? 100_000 : null;
+          k.rotatedAt = Instant.parse("2026-11-22T01:02:03.000000001Z");
+          k.previousKeyHash = "ab".repeat(32);
+          k.previousKeyExpiresAt = Instant.parse("2026-12-01T00:00:00Z");
+          k.lastUsedAt = Instant.parse("2026-11-23T08:00:00Z");
+        }
+        RawJson raw =
+            variant == 2
+                ? null
+                : new RawJson(
+                    fast.allClients(TargetOs.LINUX, BASE, secret, name, GROUP, CcSwitchApp.CLAUDE));
+        Instant now = Instant.parse("2026-11-23T09:00:01Z");
+        KeyView v =
+            KeyView.of(k, now, "/api/keys/" + k.id + "/use", variant == 2 ? null : secret, raw);
+        String expected =
+            new String(MAPPER.writeValueAsBytes(v), java.nio.charset.StandardCharsets.UTF_8);
+        String actual = new String(KeyViewJson.write(v), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(actual).as("variant %d, name %s", variant, name).isEqualTo(expected);
+      }
+    }
+  }
 }
