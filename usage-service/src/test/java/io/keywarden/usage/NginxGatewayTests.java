@@ -44,6 +44,7 @@ class NginxGatewayTests {
   static final String SECRET = "test-gateway-secret";
 
   @jakarta.inject.Inject KeyProjection projection;
+  @jakarta.inject.Inject TestClock clock;
 
   @ConfigProperty(name = "kafka.bootstrap.servers")
   String bootstrap;
@@ -128,6 +129,12 @@ class NginxGatewayTests {
   @BeforeEach
   void setUp() {
     fx = new Fixtures(bootstrap, issuer, projection);
+    clock.reset();
+  }
+
+  @org.junit.jupiter.api.AfterEach
+  void resetClock() {
+    clock.reset();
   }
 
   static String findOrInstallNginx() throws Exception {
@@ -248,6 +255,7 @@ class NginxGatewayTests {
     fx.credit(account, "1.00");
     String group = fx.group(true);
     var ok = fx.key(group, account, s -> s.rateLimit = new RateLimit(3, null, null));
+    clock.startOfAMinute(); // every call below shares one fixed per-minute window
 
     // allowed: the upstream answers and sees the identity headers, never the key
     for (int i = 0; i < 3; i++) {
@@ -292,6 +300,7 @@ class NginxGatewayTests {
     String account = Fixtures.account();
     fx.credit(account, "1.00");
     var k = fx.key(fx.group(true), account, s -> s.rateLimit = new RateLimit(1, null, null));
+    clock.startOfAMinute(); // every call below shares one fixed per-minute window
     given()
         .header("Authorization", "Bearer " + k.secret)
         .get("/api/forward-auth")

@@ -17,6 +17,7 @@ import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.inject.Inject;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -210,14 +211,20 @@ class SpendTests {
               s.quotaReset = QuotaReset.DAILY;
             });
     var none = fx.key(group, account, s -> s.quotaMicros = 50_000);
-    Instant beforeMidnight = Instant.parse("2026-11-23T23:59:58Z");
+    // a Monday in the future (UTC), so the test does not depend on today's date
+    Instant monday =
+        java.time.LocalDate.now(java.time.ZoneOffset.UTC)
+            .with(java.time.temporal.TemporalAdjusters.next(java.time.DayOfWeek.MONDAY))
+            .atStartOfDay(java.time.ZoneOffset.UTC)
+            .toInstant();
+    Instant beforeMidnight = monday.plus(Duration.ofDays(1)).minusSeconds(2);
     try {
       clock.setNow(beforeMidnight);
       usage("m5-" + UUID.randomUUID(), daily.id(), "0.05").then().statusCode(200);
       usage("m5-" + UUID.randomUUID(), daily.id(), "0.01").then().statusCode(429);
       usage("m5-" + UUID.randomUUID(), none.id(), "0.05").then().statusCode(200);
       usage("m5-" + UUID.randomUUID(), none.id(), "0.01").then().statusCode(429);
-      clock.setNow(Instant.parse("2026-11-24T00:00:01Z"));
+      clock.setNow(monday.plus(Duration.ofDays(1)).plusSeconds(1));
       usage("m5-" + UUID.randomUUID(), daily.id(), "0.05")
           .then()
           .statusCode(200)
@@ -229,10 +236,10 @@ class SpendTests {
           .then()
           .statusCode(200)
           .body("keySpentUsd", equalTo("0.02"));
-      // the week began on Monday 2026-11-23: still the same period on Sunday the 29th
-      clock.setNow(Instant.parse("2026-11-29T23:00:00Z"));
+      // the week began on that Monday: still the same period on Sunday at 23:00
+      clock.setNow(monday.plus(Duration.ofDays(6)).plus(Duration.ofHours(23)));
       usage("m5-" + UUID.randomUUID(), none.id(), "0.04").then().statusCode(429);
-      clock.setNow(Instant.parse("2026-11-30T00:00:01Z"));
+      clock.setNow(monday.plus(Duration.ofDays(7)).plusSeconds(1));
       usage("m5-" + UUID.randomUUID(), none.id(), "0.04")
           .then()
           .statusCode(200)

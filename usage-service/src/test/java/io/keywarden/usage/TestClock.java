@@ -21,6 +21,18 @@ public class TestClock extends Clock {
     offset = Duration.between(Instant.now(), at);
   }
 
+  /**
+   * Makes now() land 100 ms into a minute that has not started yet, so a test of per-minute limits
+   * runs inside one fixed window instead of failing when it happens to cross a minute boundary.
+   */
+  public void startOfAMinute() {
+    setNow(
+        Instant.now()
+            .truncatedTo(java.time.temporal.ChronoUnit.MINUTES)
+            .plusSeconds(120)
+            .plusMillis(100));
+  }
+
   public void reset() {
     offset = Duration.ZERO;
   }
