@@ -23,12 +23,16 @@ public class UsageBenchDriver {
     Path dir = Path.of(args[0]);
     Path root = Path.of(args[1]);
     int usagePort = Integer.parseInt(args[2]);
-    LocalStack stack = LocalStack.start(StackConfig.forTests(dir.resolve("stack")).withHome(dir.resolve("stack")));
+    // fsync on (LocalStack's durable mode, as the run command): a commit is on disk before the
+    // usage record is acknowledged. KW_BENCH_FSYNC=off measures the test stack's setting instead.
+    boolean fsync = !"off".equals(System.getenv("KW_BENCH_FSYNC"));
+    LocalStack stack = LocalStack.start(StackConfig.forTests(dir.resolve("stack"))
+        .withHome(dir.resolve("stack")).withDurable(fsync));
     Runtime.getRuntime().addShutdownHook(new Thread(stack::close));
     Map<String, String> props = new HashMap<>(KeywardenStackResource.serviceProperties(stack));
     props.put("kw.gateway.shared-secret", "bench-secret");
     props.put("quarkus.log.level", "WARN");
-    // the test stack runs PostgreSQL with synchronous_commit=off; measure durable commits instead
+    // the test stack's database default is synchronous_commit=off; measure durable commits instead
     try (Connection c = DriverManager.getConnection(stack.jdbcUrl("usageservice"), "postgres", "")) {
       c.createStatement().execute("alter database usageservice set synchronous_commit to on");
     }
@@ -76,7 +80,7 @@ public class UsageBenchDriver {
     Files.writeString(dir.resolve("token"), gateway);
     Files.writeString(dir.resolve("env.tmp"),
         "KEY_ID=" + keyId + "\nPG_PORT=" + stack.postgresPort() + "\nUSAGE_PID=" + usage.pid()
-            + "\nKAFKA=" + stack.kafkaBootstrap() + "\n");
+            + "\nKAFKA=" + stack.kafkaBootstrap() + "\nPG_FSYNC=" + (fsync ? "on" : "off") + "\n");
     Files.move(dir.resolve("env.tmp"), dir.resolve("env"), StandardCopyOption.ATOMIC_MOVE);
     System.out.println("bench driver ready");
     Thread.currentThread().join(); // until SIGTERM: the shutdown hooks stop usage-service and the stack

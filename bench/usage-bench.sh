@@ -21,6 +21,7 @@
 # SECTIONS="wrk openloop" (default both) picks the parts; SECTIONS=hold starts everything, writes
 # the endpoints and credentials to $HOLD_ENV (default /tmp/kw-usage-bench.env) and waits until
 # stopped (drive your own load, e.g. with a profiler: KW_SERVICE_JAVA_OPTS=-XX:StartFlightRecording...). Everything it started is stopped on exit.
+# PostgreSQL runs with fsync on, as the run command (KW_BENCH_FSYNC=off: the test stack's setting).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -151,7 +152,7 @@ if [[ " $SECTIONS " == *" hold "* ]]; then
   HOLD_ENV="${HOLD_ENV:-/tmp/kw-usage-bench.env}"
   { echo "USAGE_PORT=$USAGE_PORT"; echo "PG_PORT=$PG_PORT"; echo "NGINX_FLOOR_PORT=$P_FLOOR"
     echo "NGINX_GATEWAY_PORT=$P_GW"; echo "KW_KEY=$KW_KEY"; echo "KW_KEY_ID=$KW_KEY_ID"
-    echo "KW_TOKEN=$KW_TOKEN"; echo "CP=$CP"; } > "$HOLD_ENV"
+    echo "KW_TOKEN=$KW_TOKEN"; echo "CP=$CP"; echo "PG_FSYNC=$PG_FSYNC"; } > "$HOLD_ENV"
   chmod 600 "$HOLD_ENV"
   echo "holding: endpoints in $HOLD_ENV; stop with Ctrl-C / SIGTERM"
   while kill -0 "$DRIVER" 2>/dev/null; do sleep 1; done
@@ -191,7 +192,7 @@ for c in 64 1; do
 done
 
 echo
-echo "durable usage records (acknowledged after the PostgreSQL commit):"
+echo "durable usage records (acknowledged after the PostgreSQL commit; fsync $PG_FSYNC):"
 out="$(wrk -t2 -c16 -d"${D}s" --latency -s bench/usage-batch.lua "http://127.0.0.1:$USAGE_PORT/" 2>&1)"
 rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
 printf '  batches of 100, 16 connections: %s batches/s = %s records/s, p50 %s, p99 %s, non-2xx %s\n' \
@@ -254,3 +255,4 @@ fi
 echo
 echo "usage-service RSS: $(awk '/VmRSS/ {print $2, $3}' /proc/"$USAGE_PID"/status 2>/dev/null || echo '?')"
 echo "machine: $(nproc) cores, $(uname -r); wrk, nginx (1 worker), PostgreSQL, Kafka, Keycloak and usage-service share them"
+echo "PostgreSQL fsync: $PG_FSYNC (KW_BENCH_FSYNC=off for the test stack's setting)"

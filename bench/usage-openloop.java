@@ -12,6 +12,8 @@
 //          post       POST URL with a usage-sized body (a baseline: nginx reading the body)
 //     options: batch=100 warmup=3 jdbc=jdbc:postgresql://... (usage: check acknowledged
 //              records against the ledger afterwards) header=Name:Value
+//              slowlog=FILE slow-ms=20 (every answer slower than slow-ms: intended send time as
+//              UTC HH:mm:ss.SSS, latency ms, status; to line up with GC and PostgreSQL logs)
 //
 // Prints one line of key=value figures (offered, achieved, p50, p90, p99, p99.9, max in ms,
 // status counts; for usage: records acknowledged, 503 records, ledger check).
@@ -43,6 +45,8 @@ public class UsageOpenLoop {
   static int batch = 100;
   static String runId = Long.toString(System.currentTimeMillis(), 36);
   static final List<String[]> extraHeaders = new ArrayList<>();
+  static long slowNanos = Long.MAX_VALUE;
+  static final List<String> slow = java.util.Collections.synchronizedList(new ArrayList<>());
 
   public static void main(String[] args) throws Exception {
     mode = args[0];
@@ -62,6 +66,9 @@ public class UsageOpenLoop {
     }
     batch = Integer.parseInt(opt.getOrDefault("batch", "100"));
     int warmup = Integer.parseInt(opt.getOrDefault("warmup", "3"));
+    if (opt.containsKey("slowlog")) {
+      slowNanos = (long) (Double.parseDouble(opt.getOrDefault("slow-ms", "20")) * 1e6);
+    }
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1));
     HttpClient client =
         vertx.createHttpClient(
@@ -100,6 +107,9 @@ public class UsageOpenLoop {
       }
     }
     System.out.println(out);
+    if (opt.containsKey("slowlog")) {
+      java.nio.file.Files.write(java.nio.file.Path.of(opt.get("slowlog")), slow);
+    }
     client.close();
     vertx.close();
     System.exit(0);
@@ -164,6 +174,8 @@ public class UsageOpenLoop {
     AtomicInteger completed = new AtomicInteger();
     double interval = 1e9 / rate;
     long start = System.nanoTime() + 20_000_000;
+    long nanoBase = System.nanoTime();
+    long wallBase = System.currentTimeMillis();
     r.start = start;
     HttpMethod method = mode.equals("get") ? HttpMethod.GET : HttpMethod.POST;
     String path = url.getRawPath() + (url.getRawQuery() == null ? "" : "?" + url.getRawQuery());
@@ -197,6 +209,13 @@ public class UsageOpenLoop {
                   long doneAt = System.nanoTime();
                   r.lastDone = doneAt;
                   r.latencyNanos[completed.get()] = doneAt - intended;
+                  if (measured && doneAt - intended > slowNanos) {
+                    long wall = wallBase + (intended - nanoBase) / 1_000_000;
+                    slow.add(java.time.format.DateTimeFormatter.ofPattern("HH:mm:ss.SSS")
+                            .withZone(java.time.ZoneOffset.UTC).format(java.time.Instant.ofEpochMilli(wall))
+                        + String.format(" %.1f ", (doneAt - intended) / 1e6)
+                        + (ar.failed() ? "error" : ar.result().toString()));
+                  }
                   if (ar.failed()) {
                     r.errors++;
                   } else if (ar.result() / 100 == 2) {

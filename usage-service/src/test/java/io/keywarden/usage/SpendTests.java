@@ -350,6 +350,45 @@ class SpendTests {
   }
 
   @Test
+  void aBatchMixingReplaysAndNewRecordsChargesOnlyTheNewOnes() {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    var k = fx.key(fx.group(true), account);
+    List<Map<String, Object>> all = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      all.add(
+          Map.of(
+              "requestId",
+              "mix-" + UUID.randomUUID(),
+              "keyId",
+              k.id(),
+              "model",
+              "gpt-4o-mini",
+              "inputTokens",
+              10,
+              "outputTokens",
+              5,
+              "costUsd",
+              "0.01"));
+    }
+    Response first = postUsage(all.subList(0, 3));
+    first.then().statusCode(200);
+    assertThat(balance(account)).isEqualTo(970_000);
+    // the ledger already holds three of these five: they fail the insert, the batch is decided
+    // again without them, and they get their stored answers
+    Response mixed = postUsage(all);
+    mixed.then().statusCode(200);
+    assertThat(mixed.jsonPath().getList("results.replay", Boolean.class))
+        .containsExactly(true, true, true, false, false);
+    assertThat(mixed.jsonPath().getList("results.accepted", Boolean.class)).containsOnly(true);
+    assertThat(mixed.jsonPath().getList("results.keySpentUsd", String.class).subList(0, 3))
+        .isEqualTo(first.jsonPath().getList("results.keySpentUsd", String.class));
+    assertThat(mixed.jsonPath().getList("results.keySpentUsd", String.class).subList(3, 5))
+        .containsExactly("0.04", "0.05");
+    assertThat(balance(account)).isEqualTo(950_000);
+  }
+
+  @Test
   void creditsAreIdempotentByReferenceAndTheBalanceIsTheLedgerSum() {
     String account = Fixtures.account();
     String admin = fx.token("carol");

@@ -190,7 +190,7 @@ public class AccountsResource {
             conn.preparedQuery(
                     "insert into ledger (account, kind, amount_micros, reference, created_at)"
                         + " values ($1, 'credit', $2, $3, $4)"
-                        + " on conflict (account, reference) do nothing"
+                        + " on conflict (account, reference) where reference is not null do nothing"
                         + " returning id")
                 .execute(Tuple.of(account, amount, reference, ts))
                 .flatMap(
