@@ -14,7 +14,6 @@ import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.RowSet;
 import io.vertx.mutiny.sqlclient.SqlConnection;
-import io.vertx.mutiny.sqlclient.Transaction;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -47,14 +46,15 @@ import org.jboss.logging.Logger;
  *       accounts upserted in sorted order (rolling a key into its current UTC period), which locks
  *       them and returns their values;
  *   <li>each record decided in arrival order against those locked values;
- *   <li>(one round trip) the ledger rows inserted with their final answers (a plain INSERT); the
- *       settled holds deleted; one guarded UPDATE per key and per account with the batch's accepted
- *       sum ({@code limit = 0 OR spent + reserved + add <= limit}, {@code balance - reserved - add
- *       >= 0}); the threshold marks. A request id the ledger holds already fails the insert (unique
- *       index): the transaction rolls back, the replays are looked up and the batch is decided
- *       again without them (they get their stored answers). A guard refusing rolls the transaction
- *       back and nothing is acknowledged;
- *   <li>commit; then the callers are answered.
+ *   <li>(one round trip, with COMMIT) the ledger rows inserted with their final answers (a plain
+ *       INSERT); the settled holds deleted; one guarded UPDATE per key and per account with the
+ *       batch's accepted sum ({@code limit = 0 OR spent + reserved + add <= limit}, {@code balance
+ *       - reserved - add >= 0}); the threshold marks. A request id the ledger holds already fails
+ *       the insert (unique index): the transaction rolls back, the replays are looked up and the
+ *       batch is decided again without them (they get their stored answers). A guard refusing
+ *       raises ({@code kw_require}), so the pipelined COMMIT runs as a ROLLBACK and nothing is
+ *       acknowledged;
+ *   <li>once the COMMIT's answer is in, the callers are answered.
  * </ol>
  *
  * Nothing is acknowledged before the commit. A full queue answers 503 (back-pressure, no loss).
@@ -359,14 +359,17 @@ public class Charger {
       List<Item> candidates = items.values().stream().filter(it -> !it.replay).toList();
       if (!candidates.isEmpty()) {
         // BEGIN goes out pipelined with the first statements (one round trip for all of them)
-        Uni<Transaction> begin = conn.begin().memoize().indefinitely();
+        // plain BEGIN / COMMIT statements, not the client's Transaction (which holds COMMIT back
+        // until every answer is in): COMMIT goes out with the second round trip's statements
+        Uni<RowSet<Row>> begin = conn.query("BEGIN").execute().memoize().indefinitely();
         begin.subscribe().with(t -> {}, f -> {});
         try {
           charge(conn, begin, candidates, now, ts, afterCommit);
-          begin.await().indefinitely().commit().await().indefinitely();
         } catch (RuntimeException e) {
           try {
-            begin.await().indefinitely().rollback().await().indefinitely();
+            // after an error PostgreSQL turned the pipelined COMMIT into a ROLLBACK already; this
+            // ends a transaction that failed before it
+            conn.query("ROLLBACK").execute().await().indefinitely();
           } catch (RuntimeException ignored) {
             // the connection is closed below
           }
@@ -432,8 +435,8 @@ public class Charger {
   }
 
   /**
-   * One transaction in two round trips before the commit, each ledger row written once with its
-   * final answer:
+   * One transaction in two round trips, the COMMIT in the second, each ledger row written once with
+   * its final answer:
    *
    * <ol>
    *   <li>(pipelined with BEGIN) the batch's holds read and locked, its key budgets and accounts
@@ -442,12 +445,13 @@ public class Charger {
    *   <li>(pipelined) the ledger rows inserted with their answers, the holds deleted, one guarded
    *       UPDATE per key and per account, the threshold marks. A request id already in the ledger
    *       fails the insert: the whole transaction rolls back and the batch is decided again without
-   *       the replays ({@link ReplaysFound}). A guard refusing rolls it back too.
+   *       the replays ({@link ReplaysFound}). A guard refusing raises and rolls it back too. Then
+   *       COMMIT, pipelined with them.
    * </ol>
    */
   private void charge(
       SqlConnection conn,
-      Uni<Transaction> begin,
+      Uni<RowSet<Row>> begin,
       List<Item> fresh,
       Instant now,
       java.time.OffsetDateTime ts,
@@ -588,13 +592,16 @@ public class Charger {
     }
     Uni<RowSet<Row>> keyUpdate =
         conn.preparedQuery(
-                "update key_budgets b set spent_micros = b.spent_micros + u.a,"
+                "with u as (update key_budgets b set spent_micros = b.spent_micros + u.a,"
                     + " reserved_micros = b.reserved_micros - u.r, updated_at = now()"
                     + " from unnest($1::varchar[], $2::int8[], $3::int8[]) as u(k, a, r)"
                     + " where b.key_id = u.k and (u.a = 0 or b.limit_micros = 0"
                     + " or b.spent_micros + u.a + b.reserved_micros - u.r <= b.limit_micros)"
-                    + " returning b.key_id, b.limit_micros, b.period, b.spent_micros, b.reserved_micros")
-            .execute(Tuple.tuple().addValue(uk).addValue(uAdd).addValue(uRel));
+                    + " returning b.key_id, b.limit_micros, b.period, b.spent_micros,"
+                    + " b.reserved_micros)"
+                    + " select u.* from (select kw_require(count(*) = $4,"
+                    + " 'key guard refused a batch total') as ok from u) c left join u on c.ok")
+            .execute(Tuple.tuple().addValue(uk).addValue(uAdd).addValue(uRel).addValue((long) m));
     int na = accDelta.size();
     String[] ua = new String[na];
     Long[] aAdd = new Long[na];
@@ -608,13 +615,15 @@ public class Charger {
     }
     Uni<RowSet<Row>> accountUpdate =
         conn.preparedQuery(
-                "update accounts x set balance_micros = x.balance_micros - u.a,"
+                "with u as (update accounts x set balance_micros = x.balance_micros - u.a,"
                     + " reserved_micros = x.reserved_micros - u.r, updated_at = now()"
                     + " from unnest($1::varchar[], $2::int8[], $3::int8[]) as u(k, a, r)"
                     + " where x.account = u.k and (u.a = 0"
                     + " or x.balance_micros - u.a - x.reserved_micros + u.r >= 0)"
-                    + " returning x.account, x.balance_micros, x.reserved_micros")
-            .execute(Tuple.tuple().addValue(ua).addValue(aAdd).addValue(aRel));
+                    + " returning x.account, x.balance_micros, x.reserved_micros)"
+                    + " select u.* from (select kw_require(count(*) = $4,"
+                    + " 'account guard refused a batch total') as ok from u) c left join u on c.ok")
+            .execute(Tuple.tuple().addValue(ua).addValue(aAdd).addValue(aRel).addValue((long) na));
     int n = fresh.size();
     String[] lr = new String[n];
     String[] lk = new String[n];
@@ -725,6 +734,10 @@ public class Charger {
                       .addValue(tPercent.toArray(Integer[]::new))
                       .addValue(tPeriod.toArray(String[]::new))));
     }
+    // COMMIT in the same round trip: the key and account locks are released one client round
+    // trip sooner. It commits only if every statement before it succeeded: after an error
+    // (a replay's unique violation, a guard's kw_require) PostgreSQL runs it as a ROLLBACK.
+    sent.add(conn.query("COMMIT").execute());
     List<RowSet<Row>> done;
     try {
       @SuppressWarnings("unchecked")
