@@ -66,18 +66,11 @@ public class Charger {
   private record Pending(UsageRecord record, CompletableFuture<Result> answer) {}
 
   /** The answer plus whether it was a replay of an earlier request. */
-  public record Result(ChargeOutcome outcome, boolean replay, String json) {
-    public Result(ChargeOutcome outcome, boolean replay) {
-      this(outcome, replay, null);
-    }
-  }
+  public record Result(ChargeOutcome outcome, boolean replay) {}
 
-  /**
-   * The answer as JSON: the text stored with the ledger row (written once per record by the
-   * charge), else serialized now.
-   */
+  /** The answer as JSON (written when the answer is sent, after the commit). */
   public String json(Result r) {
-    return r.json() != null ? r.json() : write(r.outcome());
+    return write(r.outcome());
   }
 
   private final Pool pool;
@@ -221,8 +214,8 @@ public class Charger {
     boolean fresh;
     long released;
     ChargeOutcome outcome;
-    // the outcome as stored in the ledger
-    String json;
+    // the answer as stored in the ledger (ChargeOutcome.stored)
+    String stored;
 
     Item(Pending pending, KeyEntry key, long cost) {
       this.pending = pending;
@@ -384,15 +377,25 @@ public class Charger {
               .map(it -> it.pending.record().requestId())
               .toList();
       Map<String, ChargeOutcome> stored = new HashMap<>();
-      Map<String, String> storedJson = new HashMap<>();
       if (!replays.isEmpty()) {
         for (Row r :
-            conn.preparedQuery("select request_id, outcome from ledger where request_id = any($1)")
+            conn.preparedQuery(
+                    "select request_id, outcome, key_id, account, amount_micros from ledger"
+                        + " where request_id = any($1)")
                 .execute(Tuple.of(replays.toArray(String[]::new)))
                 .await()
                 .indefinitely()) {
-          stored.put(r.getString(0), read(r.getString(1)));
-          storedJson.put(r.getString(0), r.getString(1));
+          ChargeOutcome o =
+              ChargeOutcome.fromStored(
+                  r.getString(1),
+                  r.getString(0),
+                  r.getString(2),
+                  r.getString(3),
+                  r.getLong(4),
+                  this::read);
+          if (o != null) {
+            stored.put(r.getString(0), o);
+          }
         }
       }
       for (Runnable r : afterCommit) {
@@ -405,7 +408,8 @@ public class Charger {
       for (Item it : items.values()) {
         Result res;
         if (it.fresh) {
-          res = new Result(it.outcome, false, it.json);
+          // its JSON is written when the answer is (json(Result)), not while the locks are held
+          res = new Result(it.outcome, false);
         } else {
           ChargeOutcome o = stored.get(it.pending.record().requestId());
           res =
@@ -422,11 +426,11 @@ public class Charger {
                           null,
                           null),
                       false)
-                  : new Result(o, true, storedJson.get(it.pending.record().requestId()));
+                  : new Result(o, true);
         }
         it.pending.answer().complete(res);
         for (Pending d : it.duplicates) {
-          d.answer().complete(new Result(res.outcome(), true, res.json()));
+          d.answer().complete(new Result(res.outcome(), true));
         }
       }
     } finally {
@@ -574,6 +578,7 @@ public class Charger {
               b[1] + kd[0],
               b[0],
               a[0] - ad[0]);
+      it.stored = ChargeOutcome.stored(code, b[1] + kd[0], b[0], a[0] - ad[0]);
     }
     // 5.-7. sent together (one round trip): one guarded update per key and per account, the
     // ledger rows' amounts and answers, and the thresholds crossed. The thresholds are decided
@@ -634,8 +639,7 @@ public class Charger {
       lr[i] = it.pending.record().requestId();
       lk[i] = it.outcome.accepted() ? "charge" : "denied";
       la[i] = it.outcome.accepted() ? -it.cost : 0L;
-      lo[i] = write(it.outcome);
-      it.json = lo[i];
+      lo[i] = it.stored;
     }
     String[] lKey = new String[n];
     String[] lAcc = new String[n];
