@@ -518,13 +518,121 @@ public class Charger {
                     + " on conflict (account) do update set updated_at = now()"
                     + " returning account, balance_micros, reserved_micros, credited_micros")
             .execute(Tuple.of(accounts.keySet().toArray(String[]::new)));
-    var locked =
-        Uni.combine()
-            .all()
-            .unis(begin, holdRows, keyRows, accountRows)
-            .asTuple()
-            .await()
-            .indefinitely();
+    Decided d = new Decided();
+    List<RowSet<Row>> done;
+    try {
+      done =
+          Uni.combine()
+              .all()
+              .unis(begin, holdRows, keyRows, accountRows)
+              .asTuple()
+              // decided and sent on the connection's event loop as soon as the locked values
+              // arrive: no hand-off to this thread and back while the batch holds its locks, and
+              // the second round trip's statements leave together
+              .onItem()
+              .transformToUni(locked -> decideAndSend(conn, locked, fresh, byReq, now, ts, d))
+              .await()
+              .indefinitely();
+    } catch (RuntimeException e) {
+      if (isRequestIdConflict(e)) {
+        // which of the batch's request ids are replays is looked up after the rollback
+        throw new ReplaysFound();
+      }
+      throw e;
+    }
+    int m = d.m;
+    int na = d.na;
+    int marksAt = d.marksAt;
+    Map<String, Long> credited = d.credited;
+    Map<String, KeyEntry> lastKeyOf = d.lastKeyOf;
+    Map<String, BudgetView.KeyBudget> newBudgets = new HashMap<>();
+    for (Row r : done.get(1)) {
+      newBudgets.put(
+          r.getString(0),
+          new BudgetView.KeyBudget(r.getLong(1), r.getString(2), r.getLong(3), r.getLong(4)));
+    }
+    if (newBudgets.size() != m) {
+      throw new IllegalStateException("key guard refused a batch total; rolled back");
+    }
+    Map<String, BudgetView.AccountBalance> newBalances = new HashMap<>();
+    for (Row r : done.get(2)) {
+      newBalances.put(r.getString(0), new BudgetView.AccountBalance(r.getLong(1), r.getLong(2)));
+    }
+    if (newBalances.size() != na) {
+      throw new IllegalStateException("account guard refused a batch total; rolled back");
+    }
+    List<Object[]> crossed = new ArrayList<>();
+    if (done.size() > marksAt) {
+      for (Row r : done.get(marksAt)) {
+        crossed.add(new Object[] {r.getString(0), r.getInteger(1), r.getString(2), r.getString(3)});
+      }
+    }
+    afterCommit.add(
+        () -> {
+          newBudgets.forEach(view::putKey);
+          newBalances.forEach(view::putAccount);
+          Set<String> seen = new HashSet<>();
+          for (Item it : fresh) {
+            UsageRecord r = it.pending.record();
+            limiter.release(it.key.keyId(), r.requestId());
+            if (it.outcome.accepted()) {
+              limiter.addTokens(it.key.keyId(), r.inputTokens() + r.outputTokens(), now);
+            }
+            BudgetView.KeyBudget kb = newBudgets.get(it.key.keyId());
+            events.charged(
+                it.key,
+                it.outcome.accepted() ? it.cost : 0,
+                it.outcome.accepted() ? r.inputTokens() : 0,
+                it.outcome.accepted() ? r.outputTokens() : 0,
+                kb == null ? 0 : kb.spentMicros(),
+                it.outcome.accepted() ? null : it.outcome.code(),
+                now);
+            seen.add(it.key.keyId());
+          }
+          for (Object[] c : crossed) {
+            if ("account".equals(c[3])) {
+              String account = (String) c[0];
+              long limit = credited.get(account);
+              events.threshold(
+                  lastKeyOf.get(account),
+                  "account",
+                  (Integer) c[1],
+                  limit - newBalances.get(account).balanceMicros(),
+                  limit,
+                  (String) c[2],
+                  now);
+              continue;
+            }
+            String keyId = (String) c[0];
+            BudgetView.KeyBudget kb = newBudgets.get(keyId);
+            KeyEntry k = keys.get(keyId);
+            events.threshold(
+                k, "key", (Integer) c[1], kb.spentMicros(), kb.limitMicros(), (String) c[2], now);
+          }
+        });
+  }
+
+  /** What deciding a batch leaves for after its commit. */
+  private static final class Decided {
+    int m;
+    int na;
+    int marksAt;
+    Map<String, Long> credited;
+    Map<String, KeyEntry> lastKeyOf;
+  }
+
+  /**
+   * Steps 4-7 on the connection's event loop: every record decided against the locked values, then
+   * the ledger rows, the guarded updates, the threshold marks and COMMIT sent in one go.
+   */
+  private Uni<List<RowSet<Row>>> decideAndSend(
+      SqlConnection conn,
+      io.smallrye.mutiny.tuples.Tuple4<RowSet<Row>, RowSet<Row>, RowSet<Row>, RowSet<Row>> locked,
+      List<Item> fresh,
+      Map<String, Item> byReq,
+      Instant now,
+      java.time.OffsetDateTime ts,
+      Decided d) {
     List<String> heldIds = new ArrayList<>();
     for (Row r : locked.getItem2()) {
       byReq.get(r.getString(0)).released = r.getLong(1);
@@ -742,89 +850,18 @@ public class Charger {
     // trip sooner. It commits only if every statement before it succeeded: after an error
     // (a replay's unique violation, a guard's kw_require) PostgreSQL runs it as a ROLLBACK.
     sent.add(conn.query("COMMIT").execute());
-    List<RowSet<Row>> done;
-    try {
-      @SuppressWarnings("unchecked")
-      List<RowSet<Row>> all =
-          Uni.combine()
-              .all()
-              .unis(sent)
-              .with(results -> results.stream().map(r -> (RowSet<Row>) r).toList())
-              .await()
-              .indefinitely();
-      done = all;
-    } catch (RuntimeException e) {
-      if (isRequestIdConflict(e)) {
-        // which of the batch's request ids are replays is looked up after the rollback
-        throw new ReplaysFound();
-      }
-      throw e;
-    }
-    Map<String, BudgetView.KeyBudget> newBudgets = new HashMap<>();
-    for (Row r : done.get(1)) {
-      newBudgets.put(
-          r.getString(0),
-          new BudgetView.KeyBudget(r.getLong(1), r.getString(2), r.getLong(3), r.getLong(4)));
-    }
-    if (newBudgets.size() != m) {
-      throw new IllegalStateException("key guard refused a batch total; rolled back");
-    }
-    Map<String, BudgetView.AccountBalance> newBalances = new HashMap<>();
-    for (Row r : done.get(2)) {
-      newBalances.put(r.getString(0), new BudgetView.AccountBalance(r.getLong(1), r.getLong(2)));
-    }
-    if (newBalances.size() != na) {
-      throw new IllegalStateException("account guard refused a batch total; rolled back");
-    }
-    List<Object[]> crossed = new ArrayList<>();
-    if (done.size() > marksAt) {
-      for (Row r : done.get(marksAt)) {
-        crossed.add(new Object[] {r.getString(0), r.getInteger(1), r.getString(2), r.getString(3)});
-      }
-    }
-    afterCommit.add(
-        () -> {
-          newBudgets.forEach(view::putKey);
-          newBalances.forEach(view::putAccount);
-          Set<String> seen = new HashSet<>();
-          for (Item it : fresh) {
-            UsageRecord r = it.pending.record();
-            limiter.release(it.key.keyId(), r.requestId());
-            if (it.outcome.accepted()) {
-              limiter.addTokens(it.key.keyId(), r.inputTokens() + r.outputTokens(), now);
-            }
-            BudgetView.KeyBudget kb = newBudgets.get(it.key.keyId());
-            events.charged(
-                it.key,
-                it.outcome.accepted() ? it.cost : 0,
-                it.outcome.accepted() ? r.inputTokens() : 0,
-                it.outcome.accepted() ? r.outputTokens() : 0,
-                kb == null ? 0 : kb.spentMicros(),
-                it.outcome.accepted() ? null : it.outcome.code(),
-                now);
-            seen.add(it.key.keyId());
-          }
-          for (Object[] c : crossed) {
-            if ("account".equals(c[3])) {
-              String account = (String) c[0];
-              long limit = credited.get(account);
-              events.threshold(
-                  lastKeyOf.get(account),
-                  "account",
-                  (Integer) c[1],
-                  limit - newBalances.get(account).balanceMicros(),
-                  limit,
-                  (String) c[2],
-                  now);
-              continue;
-            }
-            String keyId = (String) c[0];
-            BudgetView.KeyBudget kb = newBudgets.get(keyId);
-            KeyEntry k = keys.get(keyId);
-            events.threshold(
-                k, "key", (Integer) c[1], kb.spentMicros(), kb.limitMicros(), (String) c[2], now);
-          }
-        });
+    d.m = m;
+    d.na = na;
+    d.marksAt = marksAt;
+    d.credited = credited;
+    d.lastKeyOf = lastKeyOf;
+    @SuppressWarnings("unchecked")
+    Uni<List<RowSet<Row>>> all =
+        Uni.combine()
+            .all()
+            .unis(sent)
+            .with(results -> results.stream().map(r -> (RowSet<Row>) r).toList());
+    return all;
   }
 
   private String write(ChargeOutcome o) {
