@@ -388,6 +388,60 @@ class SpendTests {
     assertThat(balance(account)).isEqualTo(950_000);
   }
 
+  private void sql(String statement) {
+    pool.query(statement).execute().await().indefinitely();
+  }
+
+  @Test
+  void aGuardThatRefusesRollsBackTheWholeBatchItsPipelinedCommitIncluded() {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    var k = fx.key(fx.group(true), account);
+    String id = "guard-" + UUID.randomUUID();
+    // the fault: PostgreSQL skips every change of this key's spend, so the key's guarded update
+    // returns a row fewer than it was sent; kw_require raises, and the COMMIT that went out in the
+    // same round trip runs as a ROLLBACK: no ledger row, no spend, no balance change, no ack
+    sql(
+        "create or replace function kw_test_skip_spend() returns trigger language plpgsql as $$"
+            + " begin if new.key_id = '"
+            + k.id()
+            + "' and new.spent_micros <> old.spent_micros then return null; end if;"
+            + " return new; end $$");
+    sql(
+        "create trigger kw_test_skip_spend before update on key_budgets"
+            + " for each row execute function kw_test_skip_spend()");
+    try {
+      usage(id, k.id(), "0.10").then().statusCode(503).body("error.code", equalTo("unavailable"));
+      long rows =
+          pool.preparedQuery("select count(*) from ledger where request_id = $1")
+              .execute(Tuple.of(id))
+              .await()
+              .indefinitely()
+              .iterator()
+              .next()
+              .getLong(0);
+      assertThat(rows).isZero();
+      assertThat(balance(account)).isEqualTo(1_000_000);
+      // the key's budget row was first written by this transaction: rolled back with it
+      long budgets =
+          pool.preparedQuery("select count(*) from key_budgets where key_id = $1")
+              .execute(Tuple.of(k.id()))
+              .await()
+              .indefinitely()
+              .iterator()
+              .next()
+              .getLong(0);
+      assertThat(budgets).isZero();
+    } finally {
+      sql("drop trigger if exists kw_test_skip_spend on key_budgets");
+      sql("drop function if exists kw_test_skip_spend()");
+    }
+    // once the fault is gone, the same request id is charged, once
+    usage(id, k.id(), "0.10").then().statusCode(200).body("keySpentUsd", equalTo("0.10"));
+    usage(id, k.id(), "0.10").then().statusCode(200).header("X-Keywarden-Replay", "true");
+    assertThat(balance(account)).isEqualTo(900_000);
+  }
+
   @Test
   void creditsAreIdempotentByReferenceAndTheBalanceIsTheLedgerSum() {
     String account = Fixtures.account();
