@@ -7,6 +7,7 @@ import io.keywarden.key.service.KeyService.WithSecret;
 import io.keywarden.support.rest.ApiProblem;
 import io.keywarden.support.rest.Problem;
 import io.keywarden.support.rest.ProblemMappers;
+import io.quarkus.oidc.runtime.OidcJwtCallerPrincipal;
 import io.quarkus.security.identity.SecurityIdentity;
 import io.quarkus.vertx.http.runtime.security.QuarkusHttpUser;
 import io.smallrye.mutiny.Uni;
@@ -224,8 +225,13 @@ public class CreateKeyRoute {
         || !(id.getPrincipal() instanceof JsonWebToken jwt)) {
       return null;
     }
-    // asked only when present: the claim lookup of an unknown name throws inside smallrye-jwt
-    Object claim = jwt.getClaimNames().contains("account") ? jwt.getClaim("account") : null;
+    // asked only when present: smallrye-jwt throws (and catches) an exception when asked for a
+    // name it does not know, and listing the claim names copies them all
+    boolean present =
+        jwt instanceof OidcJwtCallerPrincipal oidc
+            ? oidc.getClaims().hasClaim("account")
+            : jwt.containsClaim("account");
+    Object claim = present ? jwt.getClaim("account") : null;
     if (claim != null && !claim.toString().isBlank()) {
       return claim.toString();
     }
