@@ -17,13 +17,15 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.impl.RoutingContextInternal;
+import io.vertx.pgclient.PgException;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.ws.rs.core.Response;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.jwt.JsonWebToken;
-import org.jboss.logging.Logger;
+import org.hibernate.HibernateException;
 
 /**
  * {@code POST /api/keys} served on a plain Vert.x route, ahead of Quarkus REST: per create, the
@@ -39,7 +41,7 @@ import org.jboss.logging.Logger;
  */
 @ApplicationScoped
 public class CreateKeyRoute {
-  private static final Logger LOG = Logger.getLogger(CreateKeyRoute.class);
+  private static final ProblemMappers MAPPERS = new ProblemMappers();
 
   /** After authentication (negative orders), before Quarkus REST. */
   static final int ORDER = 1_000;
@@ -110,7 +112,39 @@ public class CreateKeyRoute {
       handOn(rc, body); // not JSON, an unknown field, a bad value: REST names the field
       return;
     }
-    created.subscribe().with(ks -> answer(rc, ks), e -> handOn(rc, body));
+    created.subscribe().with(ks -> answer(rc, ks), e -> failed(rc, body, e));
+  }
+
+  /**
+   * A refusal ({@link ApiProblem}: nothing was written) goes to REST, which runs the create again
+   * and names the field. Any other failure may have come after the commit, so it is not run again:
+   * it is answered here, by the same mappers REST uses.
+   */
+  private void failed(RoutingContext rc, Buffer body, Throwable e) {
+    if (e instanceof ApiProblem) {
+      handOn(rc, body);
+      return;
+    }
+    answerFailure(rc, e);
+  }
+
+  private void answerFailure(RoutingContext rc, Throwable e) {
+    Response r = mapped(e);
+    if (r.getEntity() instanceof Problem p) {
+      problem(rc, p);
+    } else {
+      rc.fail(500, e);
+    }
+  }
+
+  /** The answer Quarkus REST's problem mappers (service-support) give for a create failure. */
+  public static Response mapped(Throwable e) {
+    return switch (e) {
+      case ApiProblem p -> MAPPERS.apiProblem(p);
+      case PgException pg -> MAPPERS.database(pg);
+      case HibernateException h -> MAPPERS.hibernate(h);
+      default -> MAPPERS.any(e);
+    };
   }
 
   private void answer(RoutingContext rc, WithSecret ks) {
@@ -118,12 +152,8 @@ public class CreateKeyRoute {
     byte[] bytes;
     try {
       bytes = answer.created(ks);
-    } catch (ApiProblem p) {
-      problem(rc, p.status(), p.title(), p.getMessage(), p.field());
-      return;
     } catch (RuntimeException e) {
-      LOG.error("unexpected failure writing a create answer", e);
-      problem(rc, 500, "Internal error", "the request could not be completed", null);
+      answerFailure(rc, e);
       return;
     }
     served.incrementAndGet();
@@ -140,23 +170,16 @@ public class CreateKeyRoute {
         .end(Buffer.buffer(bytes));
   }
 
-  private void problem(RoutingContext rc, int status, String title, String detail, String field) {
+  private void problem(RoutingContext rc, Problem p) {
     byte[] body;
     try {
-      body =
-          json.writeValueAsBytes(
-              new Problem(
-                  "about:blank",
-                  title,
-                  status,
-                  ProblemMappers.withhold(detail),
-                  ProblemMappers.withhold(field)));
+      body = json.writeValueAsBytes(p);
     } catch (Exception e) {
       rc.fail(500, e);
       return;
     }
     rc.response()
-        .setStatusCode(status)
+        .setStatusCode(p.status())
         .putHeader(HttpHeaders.CONTENT_TYPE, Problem.MEDIA_TYPE)
         .end(Buffer.buffer(body));
   }

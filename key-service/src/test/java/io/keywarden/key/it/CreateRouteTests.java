@@ -9,10 +9,13 @@ import io.keywarden.contracts.Topics;
 import io.keywarden.key.rest.CreateKeyRoute;
 import io.keywarden.stack.testing.KeywardenStackResource;
 import io.keywarden.stack.testing.Tokens;
+import io.keywarden.support.rest.ApiProblem;
+import io.keywarden.support.rest.Problem;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
 import io.restassured.specification.RequestSpecification;
+import io.vertx.pgclient.PgException;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -165,6 +168,24 @@ class CreateRouteTests {
     assertThat(CreateKeyRoute.isJson("Application/JSON")).isTrue();
     assertThat(CreateKeyRoute.isJson("application/json; charset=ISO-8859-1")).isFalse();
     assertThat(CreateKeyRoute.isJson("application/jsonx")).isFalse();
+  }
+
+  @Test
+  void aFailureThatIsNotARefusalIsAnsweredAsRestWouldNotRunAgain() {
+    var conflict = CreateKeyRoute.mapped(new PgException("dup", "ERROR", "23505", "detail"));
+    assertThat(conflict.getStatus()).isEqualTo(409);
+    assertThat(((Problem) conflict.getEntity()).detail())
+        .isEqualTo("conflicts with an existing record; retry");
+    var down = CreateKeyRoute.mapped(new PgException("down", "FATAL", "57P01", "detail"));
+    assertThat(down.getStatus()).isEqualTo(503);
+    assertThat(((Problem) down.getEntity()).title()).isEqualTo("Service unavailable");
+    var bug = CreateKeyRoute.mapped(new IllegalStateException("kw_create_key: no outcome row"));
+    assertThat(bug.getStatus()).isEqualTo(500);
+    assertThat(((Problem) bug.getEntity()).detail())
+        .isEqualTo("the request could not be completed");
+    var refusal = CreateKeyRoute.mapped(ApiProblem.badRequest("name", "is required"));
+    assertThat(refusal.getStatus()).isEqualTo(400);
+    assertThat(((Problem) refusal.getEntity()).field()).isEqualTo("name");
   }
 
   private static String locationOf(Response rest, JsonNode body) {
