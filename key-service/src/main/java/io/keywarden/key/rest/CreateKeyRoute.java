@@ -8,12 +8,14 @@ import io.keywarden.support.rest.ApiProblem;
 import io.keywarden.support.rest.Problem;
 import io.keywarden.support.rest.ProblemMappers;
 import io.quarkus.oidc.runtime.OidcJwtCallerPrincipal;
+import io.quarkus.runtime.configuration.MemorySize;
 import io.quarkus.security.identity.SecurityIdentity;
 import io.quarkus.vertx.http.runtime.security.QuarkusHttpUser;
 import io.smallrye.mutiny.Uni;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.HostAndPort;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.impl.RoutingContextInternal;
@@ -33,11 +35,13 @@ import org.hibernate.HibernateException;
  * than the create itself. The caller's identity comes from Quarkus' proactive HTTP authentication
  * (the bearer token is verified before any route runs), and the {@code user} role is checked here.
  *
- * <p>This route answers only a create that succeeds (201). Anything else is handed on, untouched,
- * to {@link KeysResource#create}, which answers it exactly as it always did: no identity or a
- * missing role, another content type or Accept header, a body that is not a plain create, and every
- * refusal (400, 409) or failure of the create itself, which wrote nothing and is simply run again
- * there. So every error body stays the one the REST layer's problem mappers write.
+ * <p>This route answers a create that succeeds (201). Everything else is handed on, untouched, to
+ * {@link KeysResource#create}, which answers it exactly as it always did: no identity or a missing
+ * role, another content type or Accept header, a body over 8 KiB or one that is not a plain create,
+ * and every refusal of the create (400, 409: nothing was written), which REST simply runs again. A
+ * failure that is not a refusal (the database, a bug: it may come after the commit) is never run a
+ * second time; it is answered here by the same problem mappers REST uses. So every error body stays
+ * the one the REST layer writes.
  */
 @ApplicationScoped
 public class CreateKeyRoute {
@@ -46,13 +50,14 @@ public class CreateKeyRoute {
   /** After authentication (negative orders), before Quarkus REST. */
   static final int ORDER = 1_000;
 
-  /** A Host header this route copies into Location as it is; anything else goes to REST. */
+  /** An authority this route copies into Location as it is; anything else goes to REST. */
   private static final Pattern PLAIN_HOST = Pattern.compile("[A-Za-z0-9.\\-]+(:[0-9]{1,5})?");
 
   private final KeyService keys;
   private final CreateAnswer answer;
   private final ObjectMapper json;
   private final boolean enabled;
+  private final long maxBody;
   private final AtomicLong served = new AtomicLong();
   private final AtomicLong handedOn = new AtomicLong();
 
@@ -60,7 +65,13 @@ public class CreateKeyRoute {
       KeyService keys,
       CreateAnswer answer,
       ObjectMapper json,
-      @ConfigProperty(name = "kw.create-route.enabled", defaultValue = "true") boolean enabled) {
+      @ConfigProperty(name = "kw.create-route.enabled", defaultValue = "true") boolean enabled,
+      @ConfigProperty(name = "quarkus.rest.input-buffer-size", defaultValue = "10k")
+          MemorySize restInputBuffer) {
+    // Quarkus REST takes a body it finds already read only below its input buffer size (a larger
+    // one it streams from the connection, which this route would have drained): larger bodies are
+    // handed on unread. A create is a few hundred bytes.
+    this.maxBody = Math.min(8192, restInputBuffer.asLongValue() / 2);
     this.keys = keys;
     this.answer = answer;
     this.json = json;
@@ -82,7 +93,7 @@ public class CreateKeyRoute {
     HttpServerRequest req = rc.request();
     String account = eligible(rc) ? account(rc) : null;
     long length = contentLength(req);
-    if (account == null || length <= 0 || req.isEnded()) {
+    if (account == null || length <= 0 || length > maxBody || req.isEnded()) {
       handOn(rc, null);
       return;
     }
@@ -162,10 +173,7 @@ public class CreateKeyRoute {
         .setStatusCode(201)
         .putHeader(
             HttpHeaders.LOCATION,
-            req.scheme()
-                + "://"
-                + req.getHeader(HttpHeaders.HOST)
-                + CreateAnswer.location(ks.key()))
+            req.scheme() + "://" + authority(req) + CreateAnswer.location(ks.key()))
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
         .end(Buffer.buffer(bytes));
   }
@@ -193,18 +201,30 @@ public class CreateKeyRoute {
     rc.next();
   }
 
-  /** The plain case: JSON in, JSON (or anything) accepted, a Host header to build Location from. */
+  /** The plain case: JSON in, JSON (or anything) accepted, an authority to build Location from. */
   private static boolean eligible(RoutingContext rc) {
     HttpServerRequest req = rc.request();
     String type = req.getHeader(HttpHeaders.CONTENT_TYPE);
     String accept = req.getHeader(HttpHeaders.ACCEPT);
-    String host = req.getHeader(HttpHeaders.HOST);
+    String host = authority(req);
     return type != null
         && isJson(type)
         && (accept == null || accept.equals("*/*") || accept.equals("application/json"))
         && host != null
         && PLAIN_HOST.matcher(host).matches()
         && req.getHeader(HttpHeaders.TRANSFER_ENCODING) == null;
+  }
+
+  /**
+   * Host and port as Quarkus REST puts them into an absolute Location (the request's authority,
+   * which honours forwarded headers when Quarkus is configured to), or null.
+   */
+  private static String authority(HttpServerRequest req) {
+    HostAndPort a = req.authority();
+    if (a == null) {
+      return null;
+    }
+    return a.port() >= 0 ? a.host() + ":" + a.port() : a.host();
   }
 
   /** application/json, optionally with charset=UTF-8, as Quarkus REST reads it. */

@@ -111,13 +111,21 @@ class CreateRouteTests {
             "{\"name\":\"x\",\"group\":\"default\",\"customKey\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
             "{\"name\":\"x\",\"group\":\"default\",\"expiresAt\":\"2020-01-01T00:00:00Z\","
                 + "\"expiresIn\":\"P1D\"}");
+    bodies = new ArrayList<>(bodies);
+    for (int n : new int[] {300, 500, 600, 700, 800, 1200, 3000}) {
+      bodies.add("{\"name\":\"x\",\"group\":\"default\",\"allowedIps\":" + ips(n) + "}");
+    }
     long servedBefore = route.counts()[0];
     for (String b : bodies) {
       Response viaRoute = Stack.as("alice").body(b).post("/api/keys");
       Response viaRest = viaRest("alice").body(b).post("/api/keys");
-      assertThat(viaRoute.statusCode()).as(b).isBetween(400, 499).isEqualTo(viaRest.statusCode());
-      assertThat(viaRoute.contentType()).as(b).isEqualTo(viaRest.contentType());
-      assertThat(viaRoute.asString()).as(b).isEqualTo(viaRest.asString());
+      String what = b.length() > 200 ? b.length() + " bytes" : b;
+      assertThat(viaRoute.statusCode())
+          .as(what)
+          .isBetween(400, 499)
+          .isEqualTo(viaRest.statusCode());
+      assertThat(viaRoute.contentType()).as(what).isEqualTo(viaRest.contentType());
+      assertThat(viaRoute.asString()).as(what).isEqualTo(viaRest.asString());
     }
     assertThat(route.counts()[0]).as("no refusal answered by the route").isEqualTo(servedBefore);
   }
@@ -186,6 +194,20 @@ class CreateRouteTests {
     var refusal = CreateKeyRoute.mapped(ApiProblem.badRequest("name", "is required"));
     assertThat(refusal.getStatus()).isEqualTo(400);
     assertThat(((Problem) refusal.getEntity()).field()).isEqualTo("name");
+  }
+
+  /** A JSON array of n distinct IPv4 addresses (about 14 bytes each). */
+  private static String ips(int n) {
+    StringBuilder b = new StringBuilder("[");
+    for (int i = 0; i < n; i++) {
+      b.append(i == 0 ? "" : ",")
+          .append("\"10.0.")
+          .append(i / 256)
+          .append('.')
+          .append(i % 256)
+          .append('"');
+    }
+    return b.append(']').toString();
   }
 
   private static String locationOf(Response rest, JsonNode body) {
