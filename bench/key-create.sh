@@ -10,6 +10,8 @@
 #   CALLERS=16 CREATES=5000 bench/key-create.sh
 #   SERVICE_PROPS="quarkus.datasource.reactive.max-size=40" bench/key-create.sh
 #   GENERATOR=java bench/key-create.sh  # the former Vert.x generator instead of bench/closedloop.c
+#   DURABLE=0 bench/key-create.sh       # PostgreSQL with fsync off (default: fsync and
+#                                       # synchronous_commit on, as ./keywarden run starts it)
 #
 # The load generator is bench/closedloop.c (C, epoll, one keep-alive connection per caller), built
 # here with cc (gcc installed with apt-get when missing); its CPU is printed beside the others'.
@@ -45,6 +47,7 @@ exec "$JAVA_HOME/bin/java" -Xmx1g \
   -Dbench.callers="${CALLERS:-32}" -Dbench.creates="${CREATES:-20000}" \
   -Dbench.warmup="${WARMUP:-3000}" -Dbench.service-props="${SERVICE_PROPS:-}" \
   -Dbench.fetch-min-bytes="${FETCH_MIN_BYTES:-1}" -Dbench.fetch-max-wait-ms="${FETCH_MAX_WAIT_MS:-5}" \
+  -Dbench.durable="$([[ "${DURABLE:-1}" == 0 ]] && echo false || echo true)" \
   -Dbench.generator="${GENERATOR:-c}" -Dbench.closedloop="$PWD/key-service/target/closedloop" \
   -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
   -cp "key-service/target/test-classes:contracts/target/classes:local-stack/target/classes:$(cat "$CP_FILE")" \

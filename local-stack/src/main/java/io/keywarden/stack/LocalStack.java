@@ -445,7 +445,25 @@ public final class LocalStack implements AutoCloseable {
         "share.coordinator.state.topic.min.isr=1",
         "group.initial.rebalance.delay.ms=0",
         "log.retention.hours=168",
-        "");
+        extraKafkaProperties());
+  }
+
+  /**
+   * Broker settings added for experiments, e.g. KW_KAFKA_PROPERTIES="num.io.threads=1,
+   * num.network.threads=1" (comma-separated; a later line wins over the defaults above).
+   */
+  static String extraKafkaProperties() {
+    String extra = System.getenv("KW_KAFKA_PROPERTIES");
+    if (extra == null || extra.isBlank()) {
+      return "";
+    }
+    StringBuilder out = new StringBuilder();
+    for (String kv : extra.split(",")) {
+      if (kv.contains("=")) {
+        out.append(kv.trim()).append('\n');
+      }
+    }
+    return out.toString();
   }
 
   private void createTopics() throws InterruptedException {

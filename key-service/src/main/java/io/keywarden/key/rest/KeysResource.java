@@ -38,13 +38,13 @@ public class KeysResource {
   private final KeyService keys;
   private final Caller caller;
   private final Clock clock;
-  private final UseKeyEndpoint use;
+  private final CreateAnswer answer;
 
-  KeysResource(KeyService keys, Caller caller, Clock clock, UseKeyEndpoint use) {
+  KeysResource(KeyService keys, Caller caller, Clock clock, CreateAnswer answer) {
     this.keys = keys;
     this.caller = caller;
     this.clock = clock;
-    this.use = use;
+    this.answer = answer;
   }
 
   @POST
@@ -53,13 +53,8 @@ public class KeysResource {
     return keys.create(caller.account(), body)
         .map(
             ks ->
-                Response.created(URI.create("/api/keys/" + ks.key().id))
-                    .entity(
-                        KeyViewJson.write(
-                            view(
-                                ks.key(),
-                                ks.secret(),
-                                use.embedded(ks.key(), ks.secret(), ks.groupModels()))))
+                Response.created(URI.create(CreateAnswer.location(ks.key())))
+                    .entity(answer.created(ks))
                     .type(MediaType.APPLICATION_JSON_TYPE)
                     .build());
   }
@@ -125,7 +120,8 @@ public class KeysResource {
   @Operation(summary = "New secret for the same key; the old one works until the overlap ends")
   public Uni<KeyView> rotate(@PathParam("id") String id, Rotate body) {
     return keys.rotate(caller.account(), Ids.parse(id), body == null ? null : body.overlap())
-        .chain(ks -> use.embedded(ks.key(), ks.secret()).map(c -> view(ks.key(), ks.secret(), c)));
+        .chain(
+            ks -> answer.embedded(ks.key(), ks.secret()).map(c -> view(ks.key(), ks.secret(), c)));
   }
 
   KeyView view(ApiKey k, String secret, RawJson configs) {

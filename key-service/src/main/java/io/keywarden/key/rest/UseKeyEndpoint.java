@@ -1,8 +1,6 @@
 package io.keywarden.key.rest;
 
-import io.keywarden.contracts.events.ModelPrice;
 import io.keywarden.key.domain.ApiKey;
-import io.keywarden.key.domain.KeyGroup;
 import io.keywarden.key.rest.KeyRequests.UseKeySecret;
 import io.keywarden.key.rest.KeysResource.Ids;
 import io.keywarden.key.service.KeyService;
@@ -10,12 +8,10 @@ import io.keywarden.key.usekey.CcSwitchApp;
 import io.keywarden.key.usekey.TargetOs;
 import io.keywarden.key.usekey.UseKeyClient;
 import io.keywarden.key.usekey.UseKeyConfig;
-import io.keywarden.key.usekey.UseKeyJson;
 import io.keywarden.key.usekey.UseKeyRenderer;
 import io.keywarden.key.usekey.UseKeyRequest;
 import io.keywarden.support.rest.ApiProblem;
 import io.keywarden.support.rest.Caller;
-import io.quarkus.hibernate.reactive.panache.Panache;
 import io.smallrye.mutiny.Uni;
 import jakarta.annotation.security.RolesAllowed;
 import jakarta.ws.rs.Consumes;
@@ -46,19 +42,16 @@ public class UseKeyEndpoint {
   private final KeyService keys;
   private final Caller caller;
   private final UseKeyRenderer renderer;
-  private final UseKeyJson fast;
   private final String baseUrl;
 
   UseKeyEndpoint(
       KeyService keys,
       Caller caller,
       UseKeyRenderer renderer,
-      UseKeyJson fast,
       @ConfigProperty(name = "kw.usage.base-url") String baseUrl) {
     this.keys = keys;
     this.caller = caller;
     this.renderer = renderer;
-    this.fast = fast;
     this.baseUrl = baseUrl;
   }
 
@@ -95,16 +88,17 @@ public class UseKeyEndpoint {
     List<UseKeyClient> clients =
         client == null
             ? List.of(UseKeyClient.values())
-            : List.of(param(() -> UseKeyClient.fromWire(client)));
-    TargetOs targetOs = os == null ? TargetOs.LINUX : param(() -> TargetOs.fromWire(os));
-    CcSwitchApp ccApp = param(() -> CcSwitchApp.fromWire(app));
+            : List.of(CreateAnswer.param(() -> UseKeyClient.fromWire(client)));
+    TargetOs targetOs =
+        os == null ? TargetOs.LINUX : CreateAnswer.param(() -> TargetOs.fromWire(os));
+    CcSwitchApp ccApp = CreateAnswer.param(() -> CcSwitchApp.fromWire(app));
     return keys.get(caller.account(), Ids.parse(id))
         .chain(
             k -> {
               if (secret != null && !KeyService.secretMatches(k, secret)) {
                 throw ApiProblem.badRequest("secret", "does not match this key");
               }
-              return groupModels(k.group)
+              return CreateAnswer.groupModels(k.group)
                   .map(
                       models -> {
                         Map<String, UseKeyConfig> out = new LinkedHashMap<>();
@@ -117,23 +111,6 @@ public class UseKeyEndpoint {
             });
   }
 
-  /** Configs for all five clients (Linux/macOS paths), embedded in create and rotate answers. */
-  public Uni<RawJson> embedded(ApiKey key, String secret) {
-    return groupModels(key.group).map(models -> embedded(key, secret, models));
-  }
-
-  /**
-   * The same, when the group's models are already known (the create path reads them): the JSON of a
-   * map of client wire name to {@link UseKeyConfig}, filled from templates ({@link UseKeyJson}).
-   */
-  public RawJson embedded(ApiKey key, String secret, List<String> models) {
-    return new RawJson(
-        param(
-            () ->
-                fast.allClients(
-                    TargetOs.LINUX, baseUrl, secret, key.name, models, CcSwitchApp.CLAUDE)));
-  }
-
   private UseKeyConfig renderOne(
       ApiKey k,
       UseKeyClient c,
@@ -142,26 +119,8 @@ public class UseKeyEndpoint {
       CcSwitchApp app,
       String secret,
       List<String> models) {
-    return param(
+    return CreateAnswer.param(
         () ->
             renderer.render(new UseKeyRequest(c, os, model, baseUrl, secret, k.name, models, app)));
-  }
-
-  Uni<List<String>> groupModels(String group) {
-    return Panache.withSession(() -> KeyGroup.<KeyGroup>findById(group))
-        .map(g -> g == null ? List.<String>of() : g.models().stream().map(ModelPrice::id).toList());
-  }
-
-  /** The usekey package reports bad values as "field: reason". */
-  private static <T> T param(java.util.function.Supplier<T> f) {
-    try {
-      return f.get();
-    } catch (IllegalArgumentException e) {
-      String m = e.getMessage() == null ? "invalid" : e.getMessage();
-      int colon = m.indexOf(':');
-      String field = colon > 0 && colon < 20 ? m.substring(0, colon) : null;
-      String detail = colon > 0 && colon < 20 ? m.substring(colon + 1).trim() : m;
-      throw ApiProblem.badRequest(field, detail);
-    }
   }
 }

@@ -75,7 +75,10 @@ public final class KeyCreateBench {
             .resolve(".keywarden-test")
             .resolve("bench-" + ProcessHandle.current().pid());
     System.out.println("bench: starting PostgreSQL, Kafka, Keycloak in " + home);
-    LocalStack stack = LocalStack.start(StackConfig.forTests(home));
+    // DURABLE=1 (bench.durable, the default): PostgreSQL with fsync and synchronous_commit on, as
+    // the run command starts it; DURABLE=0: the test stack's fsync off
+    boolean durable = Boolean.parseBoolean(System.getProperty("bench.durable", "true"));
+    LocalStack stack = LocalStack.start(StackConfig.forTests(home).withDurable(durable));
     int exit = 0;
     try {
       int port = freePort();
@@ -105,6 +108,9 @@ public final class KeyCreateBench {
             java.nio.file.Files.readAllLines(home.resolve("logs").resolve("key-service.log"))) {
           if (line.contains("create batches:")) {
             System.out.println("key-service: " + line.substring(line.indexOf("create batches:")));
+          }
+          if (line.contains("outbox producer:")) {
+            System.out.println("key-service: " + line.substring(line.indexOf("outbox producer:")));
           }
         }
       } catch (Exception ignored) {
@@ -194,6 +200,11 @@ public final class KeyCreateBench {
         Runtime.getRuntime().availableProcessors(), loadBefore, loadAfter);
     System.out.printf(
         "== key create, %d callers, %d creates (one account per caller) ==%n", CALLERS, CREATES);
+    System.out.printf(
+        "PostgreSQL: %s%n",
+        Boolean.parseBoolean(System.getProperty("bench.durable", "true"))
+            ? "durable (fsync on, synchronous_commit on)"
+            : "not durable (fsync off: the test stack's setting)");
     System.out.printf(
         "POST /api/keys          %8.0f creates/s  p50 %6.2f ms  p99 %6.2f ms  errors %d%n",
         measured.rate(), ms(measured.p(50)), ms(measured.p(99)), measured.errors);
