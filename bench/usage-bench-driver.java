@@ -58,8 +58,37 @@ public class UsageBenchDriver {
       producer.send(new ProducerRecord<>(Topics.KEY_EVENTS, keyId,
           EventCodec.encode(CloudEvent.of(KeyEventType.CREATED.type(), "/bench", keyId, now, k)))).get();
     }
+    // KW_BENCH_SPREAD_KEYS=N: N more keys over N/10 accounts (each credited $1,000,000), for usage
+    // batches spread over many keys and accounts instead of the one hot key
+    int spread = Integer.parseInt(System.getenv().getOrDefault("KW_BENCH_SPREAD_KEYS", "0"));
+    int spreadAccounts = Math.max(1, spread / 10);
+    List<String> spreadIds = new ArrayList<>();
+    if (spread > 0) {
+      try (KafkaProducer<String, String> producer = new KafkaProducer<>(p)) {
+        for (int i = 0; i < spread; i++) {
+          String id = UUID.randomUUID().toString();
+          String sec = KeyFormat.generate(KeyFormat.DEFAULT_PREFIX);
+          KeySnapshot k = new KeySnapshot(id, "bench-acct-" + (i % spreadAccounts), "bench-" + i,
+              "bench", KeyStatus.ACTIVE, KeyFormat.sha256Hex(sec), KeyFormat.mask(sec), false, null,
+              null, List.of(), 0, QuotaReset.NONE, RateLimit.NONE, null, now, now, null, 1);
+          producer.send(new ProducerRecord<>(Topics.KEY_EVENTS, id,
+              EventCodec.encode(CloudEvent.of(KeyEventType.CREATED.type(), "/bench", id, now, k))));
+          spreadIds.add(id);
+        }
+        producer.flush();
+      }
+    }
     HttpClient http = HttpClient.newHttpClient();
     String admin = Tokens.password(stack.issuer(), "carol");
+    for (int a = 0; a < (spread > 0 ? spreadAccounts : 0); a++) {
+      HttpResponse<String> c = http.send(HttpRequest.newBuilder(
+              URI.create("http://localhost:" + usagePort + "/api/admin/accounts/bench-acct-" + a + "/credits"))
+          .header("Authorization", "Bearer " + admin).header("Content-Type", "application/json")
+          .POST(HttpRequest.BodyPublishers.ofString("{\"amountUsd\":\"1000000.00\",\"reference\":\"bench\"}")).build(),
+          HttpResponse.BodyHandlers.ofString());
+      if (c.statusCode() / 100 != 2) throw new IllegalStateException("credit failed: " + c.body());
+    }
+    Files.writeString(dir.resolve("spread-keys"), String.join(",", spreadIds));
     HttpResponse<String> credit = http.send(HttpRequest.newBuilder(
             URI.create("http://localhost:" + usagePort + "/api/admin/accounts/" + account + "/credits"))
         .header("Authorization", "Bearer " + admin).header("Content-Type", "application/json")
@@ -80,7 +109,8 @@ public class UsageBenchDriver {
     Files.writeString(dir.resolve("token"), gateway);
     Files.writeString(dir.resolve("env.tmp"),
         "KEY_ID=" + keyId + "\nPG_PORT=" + stack.postgresPort() + "\nUSAGE_PID=" + usage.pid()
-            + "\nKAFKA=" + stack.kafkaBootstrap() + "\nPG_FSYNC=" + (fsync ? "on" : "off") + "\n");
+            + "\nKAFKA=" + stack.kafkaBootstrap() + "\nPG_FSYNC=" + (fsync ? "on" : "off")
+            + "\nSPREAD_KEYS_FILE=" + dir.resolve("spread-keys") + "\n");
     Files.move(dir.resolve("env.tmp"), dir.resolve("env"), StandardCopyOption.ATOMIC_MOVE);
     System.out.println("bench driver ready");
     Thread.currentThread().join(); // until SIGTERM: the shutdown hooks stop usage-service and the stack

@@ -22,6 +22,8 @@
 # the endpoints and credentials to $HOLD_ENV (default /tmp/kw-usage-bench.env) and waits until
 # stopped (drive your own load, e.g. with a profiler: KW_SERVICE_JAVA_OPTS=-XX:StartFlightRecording...). Everything it started is stopped on exit.
 # PostgreSQL runs with fsync on, as the run command (KW_BENCH_FSYNC=off: the test stack's setting).
+# KW_BENCH_SPREAD_KEYS=N adds N keys over N/10 accounts and an open-loop usage row spread over them
+# (the default rows charge one hot key and one account).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -152,7 +154,8 @@ if [[ " $SECTIONS " == *" hold "* ]]; then
   HOLD_ENV="${HOLD_ENV:-/tmp/kw-usage-bench.env}"
   { echo "USAGE_PORT=$USAGE_PORT"; echo "PG_PORT=$PG_PORT"; echo "NGINX_FLOOR_PORT=$P_FLOOR"
     echo "NGINX_GATEWAY_PORT=$P_GW"; echo "KW_KEY=$KW_KEY"; echo "KW_KEY_ID=$KW_KEY_ID"
-    echo "KW_TOKEN=$KW_TOKEN"; echo "CP=$CP"; echo "PG_FSYNC=$PG_FSYNC"; } > "$HOLD_ENV"
+    echo "KW_TOKEN=$KW_TOKEN"; echo "CP=$CP"; echo "PG_FSYNC=$PG_FSYNC"
+    echo "SPREAD_KEYS_FILE=$SPREAD_KEYS_FILE"; } > "$HOLD_ENV"
   chmod 600 "$HOLD_ENV"
   echo "holding: endpoints in $HOLD_ENV; stop with Ctrl-C / SIGTERM"
   while kill -0 "$DRIVER" 2>/dev/null; do sleep 1; done
@@ -244,6 +247,12 @@ if [[ " $SECTIONS " == *" openloop "* ]]; then
   olrow "POST /api/usage, 100 records/request (batches/s)" "$r" "$base"
   echo "    records/s acknowledged $(fig records/s "$r") (offered $USAGE_RATE); $(fig ledger-has-acked "$r") acknowledged records found in the ledger; committed-not-acked $(fig committed-not-acked "$r")"
   echo "    raw: $r"
+  if [[ "${KW_BENCH_SPREAD_KEYS:-0}" -gt 0 ]]; then
+    r="$(KW_KEY_IDS_FILE="$SPREAD_KEYS_FILE" ol usage "http://127.0.0.1:$USAGE_PORT/api/usage" "$brate" "$D" 64 warmup=5 "jdbc=$JDBC")"
+    olrow "  the same spread over $KW_BENCH_SPREAD_KEYS keys / $(( KW_BENCH_SPREAD_KEYS / 10 )) accounts" "$r" "$base"
+    echo "    records/s acknowledged $(fig records/s "$r"); $(fig ledger-has-acked "$r") acknowledged records found in the ledger"
+    echo "    raw: $r"
+  fi
   for OVERLOAD_RATE in $OVERLOAD_RATES; do
     r="$(ol usage "http://127.0.0.1:$USAGE_PORT/api/usage" "$(( OVERLOAD_RATE / 100 ))" "$D" 64 warmup=5 "jdbc=$JDBC")"
     olrow "  overload?: the same at ${OVERLOAD_RATE} records/s offered" "$r" "$base"

@@ -12,6 +12,7 @@
 //          post       POST URL with a usage-sized body (a baseline: nginx reading the body)
 //     options: batch=100 warmup=3 jdbc=jdbc:postgresql://... (usage: check acknowledged
 //              records against the ledger afterwards) header=Name:Value
+//              env KW_KEY_IDS_FILE (usage: records spread over these comma-separated key ids)
 //              slowlog=FILE slow-ms=20 (every answer slower than slow-ms: intended send time as
 //              UTC HH:mm:ss.SSS, latency ms, status; to line up with GC and PostgreSQL logs)
 //
@@ -143,16 +144,36 @@ public class UsageOpenLoop {
           + "\",\"clientIp\":\"10.1.2.3\",\"model\":\"gpt-4o-mini\"}");
     }
     String keyId = System.getenv("KW_KEY_ID");
+    // KW_KEY_IDS_FILE (comma-separated key ids): records spread over those keys, round robin
+    String[] spread = spreadKeys();
     StringBuilder b = new StringBuilder(batch * 150).append('[');
     String prefix = "ol-" + runId + (measured ? "-m-" : "-w-") + seq + "-";
     for (int i = 0; i < batch; i++) {
       if (i > 0) {
         b.append(',');
       }
-      b.append("{\"requestId\":\"").append(prefix).append(i).append("\",\"keyId\":\"").append(keyId)
+      String k = spread == null ? keyId : spread[(seq * batch + i) % spread.length];
+      b.append("{\"requestId\":\"").append(prefix).append(i).append("\",\"keyId\":\"").append(k)
           .append("\",\"model\":\"gpt-4o-mini\",\"inputTokens\":100,\"outputTokens\":50,\"costUsd\":\"0.000001\"}");
     }
     return Buffer.buffer(b.append(']').toString());
+  }
+
+  static String[] spreadKeysCache;
+
+  static String[] spreadKeys() {
+    String f = System.getenv("KW_KEY_IDS_FILE");
+    if (f == null || f.isBlank()) {
+      return null;
+    }
+    if (spreadKeysCache == null) {
+      try {
+        spreadKeysCache = java.nio.file.Files.readString(java.nio.file.Path.of(f)).trim().split(",");
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+    return spreadKeysCache;
   }
 
   static Run run(Vertx vertx, HttpClient client, double rate, int seconds, boolean measured)
