@@ -388,6 +388,47 @@ class SpendTests {
     assertThat(balance(account)).isEqualTo(950_000);
   }
 
+  @Test
+  void aRequestSplitAcrossTheWritersKeepsEachAccountsOrderAndItsAnswersInPlace() {
+    // two accounts that fall to different writers (account hash modulo kw.usage.writers = 2)
+    String a = Fixtures.account();
+    String b = Fixtures.account();
+    while (Math.floorMod(a.hashCode(), 2) == Math.floorMod(b.hashCode(), 2)) {
+      b = Fixtures.account();
+    }
+    fx.credit(a, "1.00");
+    fx.credit(b, "1.00");
+    String group = fx.group(true);
+    var ka = fx.key(group, a, s -> s.quotaMicros = 20_000);
+    var kb = fx.key(group, b, s -> s.quotaMicros = 10_000);
+    List<Map<String, Object>> batch = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      for (var k : List.of(ka, kb)) {
+        batch.add(
+            Map.of(
+                "requestId",
+                "split-" + UUID.randomUUID(),
+                "keyId",
+                k.id(),
+                "model",
+                "gpt-4o-mini",
+                "costUsd",
+                "0.01"));
+      }
+    }
+    Response r = postUsage(batch);
+    r.then().statusCode(200);
+    // in request order: a, b, a, b, a, b; a's quota takes two, b's one, each in arrival order
+    assertThat(r.jsonPath().getList("results.keyId", String.class))
+        .containsExactly(ka.id(), kb.id(), ka.id(), kb.id(), ka.id(), kb.id());
+    assertThat(r.jsonPath().getList("results.accepted", Boolean.class))
+        .containsExactly(true, true, true, false, false, false);
+    assertThat(r.jsonPath().getList("results.keySpentUsd", String.class))
+        .containsExactly("0.01", "0.01", "0.02", "0.01", "0.02", "0.01");
+    assertThat(balance(a)).isEqualTo(980_000);
+    assertThat(balance(b)).isEqualTo(990_000);
+  }
+
   private void sql(String statement) {
     pool.query(statement).execute().await().indefinitely();
   }

@@ -39,7 +39,7 @@ import org.jboss.logging.Logger;
 /**
  * Charges usage records with group commit: records arriving within {@code kw.usage.group-commit} (a
  * few ms) are applied in one PostgreSQL transaction by one of {@code kw.usage.writers} writer
- * threads (default 2):
+ * threads (default 2), each owning the accounts whose hash falls to it:
  *
  * <ol>
  *   <li>(one round trip, with BEGIN) the batch's holds read {@code FOR UPDATE}, its key budgets and
@@ -84,11 +84,14 @@ public class Charger {
   private final int maxBatch;
 
   /**
-   * One element per submission (a request's records stay together, in order, in one writer's
-   * transaction: split across two writers, a batch's later records could commit first and take the
-   * quota its earlier ones should have had). Capacity is counted in records by {@link #queued}.
+   * One queue per writer; each writer charges the accounts of its partition (the account's hash
+   * modulo the writers), so two writers of this instance never lock the same key or account rows
+   * and work side by side, and one account's records are charged in arrival order by one writer (a
+   * request's records of one account stay together, in order: its later records never commit before
+   * its earlier ones and take the quota those should have had). One element per submission and
+   * partition. Capacity is counted in records by {@link #queued}.
    */
-  private final BlockingQueue<List<Pending>> queue = new LinkedBlockingQueue<>();
+  private final List<BlockingQueue<List<Pending>>> queues = new ArrayList<>();
 
   private final AtomicInteger queued = new AtomicInteger();
   private final int capacity;
@@ -120,13 +123,18 @@ public class Charger {
     this.maxBatch = maxBatch;
     this.capacity = capacity;
     this.writers = Math.max(1, writers);
+    for (int i = 0; i < this.writers; i++) {
+      queues.add(new LinkedBlockingQueue<>());
+    }
   }
 
   void start(@Observes StartupEvent e) {
-    // several writers: one builds and sends its batch while another waits for its commit (fsync).
-    // Their transactions lock keys, then accounts, each in sorted order, like two instances do.
+    // a writer per partition of the accounts; their transactions lock keys, then accounts, each in
+    // sorted order, like two instances do
     for (int i = 0; i < writers; i++) {
-      threads.add(Thread.ofPlatform().name("usage-group-commit-" + i).daemon().start(this::loop));
+      BlockingQueue<List<Pending>> q = queues.get(i);
+      threads.add(
+          Thread.ofPlatform().name("usage-group-commit-" + i).daemon().start(() -> loop(q)));
     }
   }
 
@@ -151,9 +159,30 @@ public class Charger {
       queued.addAndGet(-pending.size());
       return CompletableFuture.failedFuture(new Overloaded());
     }
-    queue.add(pending);
+    if (writers == 1) {
+      queues.get(0).add(pending);
+    } else {
+      List<List<Pending>> parts = new ArrayList<>(writers);
+      for (int i = 0; i < writers; i++) {
+        parts.add(new ArrayList<>());
+      }
+      for (Pending p : pending) {
+        parts.get(partition(p.record())).add(p);
+      }
+      for (int i = 0; i < writers; i++) {
+        if (!parts.get(i).isEmpty()) {
+          queues.get(i).add(parts.get(i));
+        }
+      }
+    }
     return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new))
         .thenApply(v -> answers.stream().map(CompletableFuture::join).toList());
+  }
+
+  /** The writer of the record's account (an unknown key's record: of its key id). */
+  private int partition(UsageRecord r) {
+    String account = projection.byId(r.keyId()).map(KeyEntry::account).orElse(r.keyId());
+    return Math.floorMod(account.hashCode(), writers);
   }
 
   /** The queue is full: answer 503 with Retry-After, never drop a record silently. */
@@ -168,7 +197,7 @@ public class Charger {
     queued.addAndGet(-submission.size());
   }
 
-  private void loop() {
+  private void loop(BlockingQueue<List<Pending>> queue) {
     List<Pending> batch = new ArrayList<>();
     while (running) {
       try {
