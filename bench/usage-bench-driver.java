@@ -81,20 +81,10 @@ public class UsageBenchDriver {
     HttpClient http = HttpClient.newHttpClient();
     String admin = Tokens.password(stack.issuer(), "carol");
     for (int a = 0; a < (spread > 0 ? spreadAccounts : 0); a++) {
-      HttpResponse<String> c = http.send(HttpRequest.newBuilder(
-              URI.create("http://localhost:" + usagePort + "/api/admin/accounts/bench-acct-" + a + "/credits"))
-          .header("Authorization", "Bearer " + admin).header("Content-Type", "application/json")
-          .POST(HttpRequest.BodyPublishers.ofString("{\"amountUsd\":\"1000000.00\",\"reference\":\"bench\"}")).build(),
-          HttpResponse.BodyHandlers.ofString());
-      if (c.statusCode() / 100 != 2) throw new IllegalStateException("credit failed: " + c.body());
+      credit(http, usagePort, admin, "bench-acct-" + a);
     }
     Files.writeString(dir.resolve("spread-keys"), String.join(",", spreadIds));
-    HttpResponse<String> credit = http.send(HttpRequest.newBuilder(
-            URI.create("http://localhost:" + usagePort + "/api/admin/accounts/" + account + "/credits"))
-        .header("Authorization", "Bearer " + admin).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString("{\"amountUsd\":\"1000000.00\",\"reference\":\"bench\"}")).build(),
-        HttpResponse.BodyHandlers.ofString());
-    if (credit.statusCode() / 100 != 2) throw new IllegalStateException("credit failed: " + credit.body());
+    credit(http, usagePort, admin, account);
     // the peer design's per-request lookup: 100,000 key hashes in a PostgreSQL table
     try (Connection c = DriverManager.getConnection(stack.jdbcUrl("usageservice"), "postgres", "")) {
       c.createStatement().execute("create table if not exists bench_keys (hash text primary key, key_id text, account text, status text)");
@@ -114,5 +104,15 @@ public class UsageBenchDriver {
     Files.move(dir.resolve("env.tmp"), dir.resolve("env"), StandardCopyOption.ATOMIC_MOVE);
     System.out.println("bench driver ready");
     Thread.currentThread().join(); // until SIGTERM: the shutdown hooks stop usage-service and the stack
+  }
+
+  /** $1,000,000 of credit for the account, as the admin. */
+  static void credit(HttpClient http, int usagePort, String admin, String account) throws Exception {
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(
+            URI.create("http://localhost:" + usagePort + "/api/admin/accounts/" + account + "/credits"))
+        .header("Authorization", "Bearer " + admin).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"amountUsd\":\"1000000.00\",\"reference\":\"bench\"}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() / 100 != 2) throw new IllegalStateException("credit failed: " + r.body());
   }
 }

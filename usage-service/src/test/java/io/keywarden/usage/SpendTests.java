@@ -54,9 +54,14 @@ class SpendTests {
     clock.reset();
   }
 
+  /** One usage record of gpt-4o-mini with its cost given. */
+  private static Map<String, Object> record(String requestId, String keyId, String costUsd) {
+    return Map.of(
+        "requestId", requestId, "keyId", keyId, "model", "gpt-4o-mini", "costUsd", costUsd);
+  }
+
   private Response usage(String requestId, String keyId, String costUsd) {
-    return postUsage(
-        Map.of("requestId", requestId, "keyId", keyId, "model", "gpt-4o-mini", "costUsd", costUsd));
+    return postUsage(record(requestId, keyId, costUsd));
   }
 
   /** POST /api/usage as the gateway (one record or a batch). */
@@ -260,16 +265,7 @@ class SpendTests {
       var k = fx.key(group, account, s -> s.quotaMicros = 30_000);
       List<Map<String, Object>> batch = new ArrayList<>();
       for (int i = 0; i < 5; i++) {
-        batch.add(
-            Map.of(
-                "requestId",
-                "o-" + UUID.randomUUID(),
-                "keyId",
-                k.id(),
-                "model",
-                "gpt-4o-mini",
-                "costUsd",
-                "0.01"));
+        batch.add(record("o-" + UUID.randomUUID(), k.id(), "0.01"));
       }
       Response r = postUsage(batch);
       r.then().statusCode(200);
@@ -404,16 +400,7 @@ class SpendTests {
     List<Map<String, Object>> batch = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       for (var k : List.of(ka, kb)) {
-        batch.add(
-            Map.of(
-                "requestId",
-                "split-" + UUID.randomUUID(),
-                "keyId",
-                k.id(),
-                "model",
-                "gpt-4o-mini",
-                "costUsd",
-                "0.01"));
+        batch.add(record("split-" + UUID.randomUUID(), k.id(), "0.01"));
       }
     }
     Response r = postUsage(batch);
