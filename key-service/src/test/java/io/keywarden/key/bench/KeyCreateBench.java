@@ -450,8 +450,42 @@ public final class KeyCreateBench {
     }
     errors += total - lines.size();
     LocalStack.deleteRecursively(dir);
+    if (answered != null) {
+      printTimeline(lines);
+    }
     return new Phase(
         Long.parseLong(f.get("nanos")), lat, errors, Long.parseLong(f.get("cpu_us")) / 1000.0);
+  }
+
+  /**
+   * The measured phase in 500 ms windows by answer time (answers, p50, p99, max): whether the slow
+   * answers come together (a pause, a checkpoint) or are spread over the run.
+   */
+  static void printTimeline(List<String> lines) {
+    long first = Long.MAX_VALUE;
+    for (String l : lines) {
+      first = Math.min(first, Long.parseLong(l.split(" ")[2]));
+    }
+    java.util.TreeMap<Long, List<Long>> windows = new java.util.TreeMap<>();
+    for (String l : lines) {
+      String[] p = l.split(" ");
+      windows
+          .computeIfAbsent((Long.parseLong(p[2]) - first) / 500_000_000L, k -> new ArrayList<>())
+          .add(Long.parseLong(p[1]));
+    }
+    StringBuilder out = new StringBuilder("timeline (500 ms windows: answers p50/p99/max ms):");
+    for (var w : windows.entrySet()) {
+      long[] l = w.getValue().stream().mapToLong(Long::longValue).sorted().toArray();
+      out.append(
+          String.format(
+              "%n  %5.1fs %5d %6.1f %6.1f %6.1f",
+              w.getKey() / 2.0,
+              l.length,
+              l[l.length / 2] / 1e6,
+              l[Math.min(l.length - 1, (int) (l.length * 0.99))] / 1e6,
+              l[l.length - 1] / 1e6));
+    }
+    System.out.println(out);
   }
 
   static Phase javaCreates(String base, List<String> tokens, int total, Map<String, Long> answered)
