@@ -12,6 +12,9 @@
 #   GENERATOR=java bench/key-create.sh  # the former Vert.x generator instead of bench/closedloop.c
 #   DURABLE=0 bench/key-create.sh       # PostgreSQL with fsync off (default: fsync and
 #                                       # synchronous_commit on, as ./keywarden run starts it)
+#   KAFKA_TIME=consumer bench/key-create.sh  # commit -> Kafka taken by a consumer polling during the
+#                                       # run (sessions 2-5) instead of the broker's append time
+#                                       # (LogAppendTime on the topic, read after the run: the default)
 #
 # The load generator is bench/closedloop.c (C, epoll, one keep-alive connection per caller), built
 # here with cc (gcc installed with apt-get when missing); its CPU is printed beside the others'.
@@ -48,6 +51,7 @@ exec "$JAVA_HOME/bin/java" -Xmx1g \
   -Dbench.warmup="${WARMUP:-3000}" -Dbench.service-props="${SERVICE_PROPS:-}" \
   -Dbench.fetch-min-bytes="${FETCH_MIN_BYTES:-1}" -Dbench.fetch-max-wait-ms="${FETCH_MAX_WAIT_MS:-5}" \
   -Dbench.durable="$([[ "${DURABLE:-1}" == 0 ]] && echo false || echo true)" \
+  -Dbench.kafka-time="${KAFKA_TIME:-append}" \
   -Dbench.generator="${GENERATOR:-c}" -Dbench.closedloop="$PWD/key-service/target/closedloop" \
   -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
   -cp "key-service/target/test-classes:contracts/target/classes:local-stack/target/classes:$(cat "$CP_FILE")" \
