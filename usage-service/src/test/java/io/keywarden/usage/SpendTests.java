@@ -471,6 +471,69 @@ class SpendTests {
   }
 
   @Test
+  void aBatchWritesEachKeyAndAccountRowOnce() {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    String group = fx.group(true);
+    var k1 = fx.key(group, account, s -> s.quotaMicros = 500_000);
+    var k2 = fx.key(group, account);
+    // first charges: the rows exist from here on
+    usage("once-" + UUID.randomUUID(), k1.id(), "0.01").then().statusCode(200);
+    usage("once-" + UUID.randomUUID(), k2.id(), "0.01").then().statusCode(200);
+    // every row write of these keys and this account, counted by PostgreSQL itself
+    sql(
+        "create table if not exists kw_test_row_writes (tbl text not null, id text not null,"
+            + " spent bigint)");
+    sql(
+        "create or replace function kw_test_count_writes() returns trigger language plpgsql as $$"
+            + " begin if tg_table_name = 'key_budgets' then"
+            + " insert into kw_test_row_writes values (tg_table_name, new.key_id,"
+            + " new.spent_micros);"
+            + " else insert into kw_test_row_writes values (tg_table_name, new.account, null);"
+            + " end if; return new; end $$");
+    sql(
+        "create trigger kw_test_count_key_writes after update on key_budgets"
+            + " for each row execute function kw_test_count_writes()");
+    sql(
+        "create trigger kw_test_count_account_writes after update on accounts"
+            + " for each row execute function kw_test_count_writes()");
+    try {
+      List<Map<String, Object>> batch = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        batch.add(record("once-" + UUID.randomUUID(), k1.id(), "0.01"));
+        batch.add(record("once-" + UUID.randomUUID(), k2.id(), "0.02"));
+      }
+      postUsage(batch).then().statusCode(200);
+      Map<String, Long> writes = new java.util.HashMap<>();
+      pool.preparedQuery(
+              "select id, count(*) from kw_test_row_writes where id in ($1, $2, $3) group by id")
+          .execute(Tuple.of(k1.id(), k2.id(), account))
+          .await()
+          .indefinitely()
+          .forEach(r -> writes.put(r.getString(0), r.getLong(1)));
+      // one guarded update per key and per account: the rows are locked with FOR UPDATE, not
+      // written, before the decision
+      assertThat(writes).containsEntry(k1.id(), 1L).containsEntry(k2.id(), 1L);
+      assertThat(writes).containsEntry(account, 1L);
+      long spent =
+          pool.preparedQuery("select spent from kw_test_row_writes where id = $1")
+              .execute(Tuple.of(k1.id()))
+              .await()
+              .indefinitely()
+              .iterator()
+              .next()
+              .getLong(0);
+      assertThat(spent).isEqualTo(40_000);
+      assertThat(balance(account)).isEqualTo(1_000_000 - 20_000 - 90_000);
+    } finally {
+      sql("drop trigger if exists kw_test_count_key_writes on key_budgets");
+      sql("drop trigger if exists kw_test_count_account_writes on accounts");
+      sql("drop function if exists kw_test_count_writes()");
+      sql("drop table if exists kw_test_row_writes");
+    }
+  }
+
+  @Test
   void creditsAreIdempotentByReferenceAndTheBalanceIsTheLedgerSum() {
     String account = Fixtures.account();
     String admin = fx.token("carol");

@@ -42,18 +42,19 @@ import org.jboss.logging.Logger;
  * threads (default 2), each owning the accounts whose hash falls to it:
  *
  * <ol>
- *   <li>(one round trip, with BEGIN) the batch's holds read {@code FOR UPDATE}, its key budgets and
- *       accounts upserted in sorted order (rolling a key into its current UTC period), which locks
- *       them and returns their values;
+ *   <li>(one round trip, with BEGIN) the batch's holds read {@code FOR UPDATE}; its key budgets and
+ *       accounts created when missing ({@code ON CONFLICT DO NOTHING}), then read {@code FOR
+ *       UPDATE} in sorted order, which locks them without writing them;
  *   <li>each record decided in arrival order against those locked values;
  *   <li>(one round trip, with COMMIT) the ledger rows inserted with their final answers (a plain
  *       INSERT); the settled holds deleted; one guarded UPDATE per key and per account with the
- *       batch's accepted sum ({@code limit = 0 OR spent + reserved + add <= limit}, {@code balance
- *       - reserved - add >= 0}); the threshold marks. A request id the ledger holds already fails
- *       the insert (unique index): the transaction rolls back, the replays are looked up and the
- *       batch is decided again without them (they get their stored answers). A guard refusing
- *       raises ({@code kw_require}), so the pipelined COMMIT runs as a ROLLBACK and nothing is
- *       acknowledged;
+ *       batch's accepted sum ({@code limit = 0 OR spent + reserved + add <= limit}, the spend of an
+ *       earlier UTC period counting as zero; the key's limit, reset and period written with it),
+ *       ({@code balance - reserved - add >= 0}); the threshold marks. A request id the ledger holds
+ *       already fails the insert (unique index): the transaction rolls back, the replays are looked
+ *       up and the batch is decided again without them (they get their stored answers). A guard
+ *       refusing raises ({@code kw_require}), so the pipelined COMMIT runs as a ROLLBACK and
+ *       nothing is acknowledged;
  *   <li>once the COMMIT's answer is in, the callers are answered.
  * </ol>
  *
@@ -472,8 +473,8 @@ public class Charger {
    * its final answer:
    *
    * <ol>
-   *   <li>(pipelined with BEGIN) the batch's holds read and locked, its key budgets and accounts
-   *       upserted in sorted order - locking them and returning their values;
+   *   <li>(pipelined with BEGIN) the batch's holds read and locked, its missing key budgets and
+   *       accounts created, then all of them read and locked in sorted order;
    *   <li>every record decided in arrival order against those locked values;
    *   <li>(pipelined) the ledger rows inserted with their answers, the holds deleted, one guarded
    *       UPDATE per key and per account, the threshold marks. A request id already in the ledger
@@ -523,17 +524,15 @@ public class Charger {
                 "select request_id, amount_micros from holds where request_id = any($1)"
                     + " order by request_id for update")
             .execute(Tuple.of(reqIds));
-    Uni<RowSet<Row>> keyRows =
+    // the rows missing (a key's or an account's first charge) are created first; the batch's rows
+    // are then locked and read without writing them: a row is written once per batch, by its
+    // guarded update (each write of these rows is a new version with index entries, as
+    // updated_at is indexed for the other replicas' polling)
+    Uni<RowSet<Row>> keyInsert =
         conn.preparedQuery(
                 "insert into key_budgets (key_id, account, limit_micros, quota_reset, period)"
                     + " select * from unnest($1::varchar[], $2::varchar[], $3::int8[], $4::varchar[],"
-                    + " $5::varchar[]) order by 1"
-                    + " on conflict (key_id) do update set limit_micros = excluded.limit_micros,"
-                    + " quota_reset = excluded.quota_reset,"
-                    + " spent_micros = case when key_budgets.period <> excluded.period then 0"
-                    + " else key_budgets.spent_micros end,"
-                    + " period = excluded.period, updated_at = now()"
-                    + " returning key_id, limit_micros, spent_micros, reserved_micros, period")
+                    + " $5::varchar[]) order by 1 on conflict (key_id) do nothing")
             .execute(
                 Tuple.tuple()
                     .addValue(kIds)
@@ -541,25 +540,47 @@ public class Charger {
                     .addValue(kLim)
                     .addValue(kReset)
                     .addValue(kPeriod));
-    Uni<RowSet<Row>> accountRows =
+    Uni<RowSet<Row>> keyRows =
+        conn.preparedQuery(
+                "select key_id, spent_micros, reserved_micros, period from key_budgets"
+                    + " where key_id = any($1) order by key_id for update")
+            .execute(Tuple.of(kIds));
+    String[] accIds = accounts.keySet().toArray(String[]::new);
+    Uni<RowSet<Row>> accountInsert =
         conn.preparedQuery(
                 "insert into accounts (account) select * from unnest($1::varchar[]) order by 1"
-                    + " on conflict (account) do update set updated_at = now()"
-                    + " returning account, balance_micros, reserved_micros, credited_micros")
-            .execute(Tuple.of(accounts.keySet().toArray(String[]::new)));
+                    + " on conflict (account) do nothing")
+            .execute(Tuple.of(accIds));
+    Uni<RowSet<Row>> accountRows =
+        conn.preparedQuery(
+                "select account, balance_micros, reserved_micros, credited_micros from accounts"
+                    + " where account = any($1) order by account for update")
+            .execute(Tuple.of(accIds));
     Decided d = new Decided();
     List<RowSet<Row>> done;
     try {
       done =
           Uni.combine()
               .all()
-              .unis(begin, holdRows, keyRows, accountRows)
+              .unis(begin, holdRows, keyInsert, keyRows, accountInsert, accountRows)
               .asTuple()
               // decided and sent on the connection's event loop as soon as the locked values
               // arrive: no hand-off to this thread and back while the batch holds its locks, and
               // the second round trip's statements leave together
               .onItem()
-              .transformToUni(locked -> decideAndSend(conn, locked, fresh, byReq, now, ts, d))
+              .transformToUni(
+                  locked ->
+                      decideAndSend(
+                          conn,
+                          locked.getItem2(),
+                          locked.getItem4(),
+                          locked.getItem6(),
+                          keys,
+                          fresh,
+                          byReq,
+                          now,
+                          ts,
+                          d))
               .await()
               .indefinitely();
     } catch (RuntimeException e) {
@@ -656,26 +677,37 @@ public class Charger {
    */
   private Uni<List<RowSet<Row>>> decideAndSend(
       SqlConnection conn,
-      io.smallrye.mutiny.tuples.Tuple4<RowSet<Row>, RowSet<Row>, RowSet<Row>, RowSet<Row>> locked,
+      RowSet<Row> lockedHolds,
+      RowSet<Row> lockedKeys,
+      RowSet<Row> lockedAccounts,
+      Map<String, KeyEntry> keys,
       List<Item> fresh,
       Map<String, Item> byReq,
       Instant now,
       java.time.OffsetDateTime ts,
       Decided d) {
     List<String> heldIds = new ArrayList<>();
-    for (Row r : locked.getItem2()) {
+    for (Row r : lockedHolds) {
       byReq.get(r.getString(0)).released = r.getLong(1);
       heldIds.add(r.getString(0));
     }
+    // the key's limit and period are the projection's (the guarded update writes them); a spend
+    // of an earlier period counts as zero (the update starts the new period from zero)
     Map<String, long[]> budget = new HashMap<>(); // limit, spent, reserved
     Map<String, String> periodOf = new HashMap<>();
-    for (Row r : locked.getItem3()) {
-      budget.put(r.getString(0), new long[] {r.getLong(1), r.getLong(2), r.getLong(3)});
-      periodOf.put(r.getString(0), r.getString(4));
+    for (Row r : lockedKeys) {
+      KeyEntry k = keys.get(r.getString(0));
+      String period = Periods.current(k.quotaReset(), now);
+      long spent = period.equals(r.getString(3)) ? r.getLong(1) : 0L;
+      budget.put(r.getString(0), new long[] {k.quotaMicros(), spent, r.getLong(2)});
+      periodOf.put(r.getString(0), period);
+    }
+    if (budget.size() != keys.size()) {
+      throw new IllegalStateException("a key budget row of the batch was not found");
     }
     Map<String, long[]> balance = new HashMap<>(); // balance, reserved
     Map<String, Long> credited = new HashMap<>();
-    for (Row r : locked.getItem4()) {
+    for (Row r : lockedAccounts) {
       balance.put(r.getString(0), new long[] {r.getLong(1), r.getLong(2)});
       credited.put(r.getString(0), r.getLong(3));
     }
@@ -725,25 +757,46 @@ public class Charger {
     String[] uk = new String[m];
     Long[] uAdd = new Long[m];
     Long[] uRel = new Long[m];
+    Long[] uLim = new Long[m];
+    String[] uReset = new String[m];
+    String[] uPeriod = new String[m];
     int q = 0;
     for (var e : keyDelta.entrySet()) {
+      KeyEntry k = keys.get(e.getKey());
       uk[q] = e.getKey();
       uAdd[q] = e.getValue()[0];
       uRel[q] = e.getValue()[1];
+      uLim[q] = k.quotaMicros();
+      uReset[q] = k.quotaReset().wire();
+      uPeriod[q] = periodOf.get(e.getKey());
       q++;
     }
+    // the spend of the period (zero when the row's period is an earlier one) + the batch's charges
+    // within the limit; the row takes the projection's limit, reset and period at the same time
     Uni<RowSet<Row>> keyUpdate =
         conn.preparedQuery(
-                "with u as (update key_budgets b set spent_micros = b.spent_micros + u.a,"
-                    + " reserved_micros = b.reserved_micros - u.r, updated_at = now()"
-                    + " from unnest($1::varchar[], $2::int8[], $3::int8[]) as u(k, a, r)"
-                    + " where b.key_id = u.k and (u.a = 0 or b.limit_micros = 0"
-                    + " or b.spent_micros + u.a + b.reserved_micros - u.r <= b.limit_micros)"
+                "with u as (update key_budgets b set spent_micros = (case when b.period = u.p"
+                    + " then b.spent_micros else 0 end) + u.a,"
+                    + " reserved_micros = b.reserved_micros - u.r, limit_micros = u.l,"
+                    + " quota_reset = u.q, period = u.p, updated_at = now()"
+                    + " from unnest($1::varchar[], $2::int8[], $3::int8[], $5::int8[],"
+                    + " $6::varchar[], $7::varchar[]) as u(k, a, r, l, q, p)"
+                    + " where b.key_id = u.k and (u.a = 0 or u.l = 0"
+                    + " or (case when b.period = u.p then b.spent_micros else 0 end)"
+                    + " + u.a + b.reserved_micros - u.r <= u.l)"
                     + " returning b.key_id, b.limit_micros, b.period, b.spent_micros,"
                     + " b.reserved_micros)"
                     + " select u.* from (select kw_require(count(*) = $4,"
                     + " 'key guard refused a batch total') as ok from u) c left join u on c.ok")
-            .execute(Tuple.tuple().addValue(uk).addValue(uAdd).addValue(uRel).addValue((long) m));
+            .execute(
+                Tuple.tuple()
+                    .addValue(uk)
+                    .addValue(uAdd)
+                    .addValue(uRel)
+                    .addValue((long) m)
+                    .addValue(uLim)
+                    .addValue(uReset)
+                    .addValue(uPeriod));
     int na = accDelta.size();
     String[] ua = new String[na];
     Long[] aAdd = new Long[na];
