@@ -5,9 +5,9 @@ import io.keywarden.key.rest.KeyRequests.CreateKey;
 import io.keywarden.key.service.KeyService;
 import io.keywarden.key.service.KeyService.WithSecret;
 import io.keywarden.support.rest.ApiProblem;
+import io.keywarden.support.rest.Caller;
 import io.keywarden.support.rest.Problem;
 import io.keywarden.support.rest.ProblemMappers;
-import io.quarkus.oidc.runtime.OidcJwtCallerPrincipal;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.quarkus.security.identity.SecurityIdentity;
 import io.quarkus.vertx.http.runtime.security.QuarkusHttpUser;
@@ -268,16 +268,6 @@ public class CreateKeyRoute {
         || !(id.getPrincipal() instanceof JsonWebToken jwt)) {
       return null;
     }
-    // asked only when present: smallrye-jwt throws (and catches) an exception when asked for a
-    // name it does not know, and listing the claim names copies them all
-    boolean present =
-        jwt instanceof OidcJwtCallerPrincipal oidc
-            ? oidc.getClaims().hasClaim("account")
-            : jwt.containsClaim("account");
-    Object claim = present ? jwt.getClaim("account") : null;
-    if (claim != null && !claim.toString().isBlank()) {
-      return claim.toString();
-    }
-    return jwt.getSubject();
+    return Caller.account(jwt);
   }
 }

@@ -1,5 +1,6 @@
 package io.keywarden.support.rest;
 
+import io.quarkus.oidc.runtime.OidcJwtCallerPrincipal;
 import io.quarkus.security.identity.SecurityIdentity;
 import jakarta.enterprise.context.RequestScoped;
 import org.eclipse.microprofile.jwt.JsonWebToken;
@@ -16,7 +17,21 @@ public class Caller {
   }
 
   public String account() {
-    Object claim = jwt.getClaim("account");
+    // the identity's principal is the token itself; the injected JsonWebToken is a CDI proxy
+    return account(identity.getPrincipal() instanceof JsonWebToken token ? token : jwt);
+  }
+
+  /**
+   * The token's {@code account} claim when present and not blank, else its subject. The claim is
+   * asked for only when present: smallrye-jwt throws (and catches) an exception for every name it
+   * does not know, and listing the claim names copies them all.
+   */
+  public static String account(JsonWebToken jwt) {
+    boolean present =
+        jwt instanceof OidcJwtCallerPrincipal oidc
+            ? oidc.getClaims().hasClaim("account")
+            : jwt.containsClaim("account");
+    Object claim = present ? jwt.getClaim("account") : null;
     if (claim != null && !claim.toString().isBlank()) {
       return claim.toString();
     }
