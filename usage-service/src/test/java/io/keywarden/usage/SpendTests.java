@@ -110,35 +110,28 @@ class SpendTests {
     return new long[] {r.getLong(0), r.getLong(1)};
   }
 
-  private long ledgerSum(String account) {
-    return pool.preparedQuery(
-            "select coalesce(sum(amount_micros), 0) from ledger where account = $1")
-        .execute(Tuple.of(account))
-        .await()
-        .indefinitely()
-        .iterator()
-        .next()
-        .getLong(0);
-  }
-
-  private long balance(String account) {
-    return pool.preparedQuery("select balance_micros from accounts where account = $1")
-        .execute(Tuple.of(account))
-        .await()
-        .indefinitely()
-        .iterator()
-        .next()
-        .getLong(0);
-  }
-
-  private long charges(String where, Object arg) {
-    return pool.preparedQuery("select count(*) from ledger where kind = 'charge' and " + where)
+  /** The first column of the first row of a query with one argument, as a long. */
+  private long longQuery(String query, Object arg) {
+    return pool.preparedQuery(query)
         .execute(Tuple.of(arg))
         .await()
         .indefinitely()
         .iterator()
         .next()
         .getLong(0);
+  }
+
+  private long ledgerSum(String account) {
+    return longQuery(
+        "select coalesce(sum(amount_micros), 0) from ledger where account = $1", account);
+  }
+
+  private long balance(String account) {
+    return longQuery("select balance_micros from accounts where account = $1", account);
+  }
+
+  private long charges(String where, Object arg) {
+    return longQuery("select count(*) from ledger where kind = 'charge' and " + where, arg);
   }
 
   @Test
@@ -440,25 +433,11 @@ class SpendTests {
             + " for each row execute function kw_test_skip_spend()");
     try {
       usage(id, k.id(), "0.10").then().statusCode(503).body("error.code", equalTo("unavailable"));
-      long rows =
-          pool.preparedQuery("select count(*) from ledger where request_id = $1")
-              .execute(Tuple.of(id))
-              .await()
-              .indefinitely()
-              .iterator()
-              .next()
-              .getLong(0);
+      long rows = longQuery("select count(*) from ledger where request_id = $1", id);
       assertThat(rows).isZero();
       assertThat(balance(account)).isEqualTo(1_000_000);
       // the key's budget row was first written by this transaction: rolled back with it
-      long budgets =
-          pool.preparedQuery("select count(*) from key_budgets where key_id = $1")
-              .execute(Tuple.of(k.id()))
-              .await()
-              .indefinitely()
-              .iterator()
-              .next()
-              .getLong(0);
+      long budgets = longQuery("select count(*) from key_budgets where key_id = $1", k.id());
       assertThat(budgets).isZero();
     } finally {
       sql("drop trigger if exists kw_test_skip_spend on key_budgets");
@@ -515,14 +494,7 @@ class SpendTests {
       // written, before the decision
       assertThat(writes).containsEntry(k1.id(), 1L).containsEntry(k2.id(), 1L);
       assertThat(writes).containsEntry(account, 1L);
-      long spent =
-          pool.preparedQuery("select spent from kw_test_row_writes where id = $1")
-              .execute(Tuple.of(k1.id()))
-              .await()
-              .indefinitely()
-              .iterator()
-              .next()
-              .getLong(0);
+      long spent = longQuery("select spent from kw_test_row_writes where id = $1", k1.id());
       assertThat(spent).isEqualTo(40_000);
       assertThat(balance(account)).isEqualTo(1_000_000 - 20_000 - 90_000);
     } finally {
