@@ -37,9 +37,11 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
- * Charges usage records with group commit: records arriving within {@code kw.usage.group-commit} (a
- * few ms) are applied in one PostgreSQL transaction by one of {@code kw.usage.writers} writer
- * threads (default 2), each owning the accounts whose hash falls to it:
+ * Charges usage records with group commit: the records that arrived while a writer's previous
+ * transaction was in flight (plus, when {@code kw.usage.group-commit-micros} is set, those arriving
+ * within that window; default 0: no wait) are applied in one PostgreSQL transaction by one of
+ * {@code kw.usage.writers} writer threads (default 2), each owning the accounts whose hash falls to
+ * it:
  *
  * <ol>
  *   <li>(one round trip, with BEGIN) the batch's holds read {@code FOR UPDATE}; its key budgets and
@@ -108,8 +110,7 @@ public class Charger {
       UsageEvents events,
       Clock clock,
       ObjectMapper json,
-      @ConfigProperty(name = "kw.usage.group-commit-micros", defaultValue = "2000")
-          long windowMicros,
+      @ConfigProperty(name = "kw.usage.group-commit-micros", defaultValue = "0") long windowMicros,
       @ConfigProperty(name = "kw.usage.max-batch", defaultValue = "2000") int maxBatch,
       @ConfigProperty(name = "kw.usage.queue-capacity", defaultValue = "20000") int capacity,
       @ConfigProperty(name = "kw.usage.writers", defaultValue = "2") int writers) {
