@@ -145,7 +145,7 @@ public class UsageOpenLoop {
     }
     String keyId = System.getenv("KW_KEY_ID");
     // KW_KEY_IDS_FILE (comma-separated key ids): records spread over those keys, round robin
-    String[] spread = spreadKeys();
+    String[] spread = SPREAD_KEYS;
     StringBuilder b = new StringBuilder(batch * 150).append('[');
     String prefix = "ol-" + runId + (measured ? "-m-" : "-w-") + seq + "-";
     for (int i = 0; i < batch; i++) {
@@ -159,21 +159,19 @@ public class UsageOpenLoop {
     return Buffer.buffer(b.append(']').toString());
   }
 
-  static String[] spreadKeysCache;
+  /** KW_KEY_IDS_FILE's key ids, read once; null without it. */
+  static final String[] SPREAD_KEYS = spreadKeys();
 
   static String[] spreadKeys() {
     String f = System.getenv("KW_KEY_IDS_FILE");
     if (f == null || f.isBlank()) {
       return null;
     }
-    if (spreadKeysCache == null) {
-      try {
-        spreadKeysCache = java.nio.file.Files.readString(java.nio.file.Path.of(f)).trim().split(",");
-      } catch (java.io.IOException e) {
-        throw new java.io.UncheckedIOException(e);
-      }
+    try {
+      return java.nio.file.Files.readString(java.nio.file.Path.of(f)).trim().split(",");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
-    return spreadKeysCache;
   }
 
   static Run run(Vertx vertx, HttpClient client, double rate, int seconds, boolean measured)

@@ -39,9 +39,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.record.TimestampType;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
@@ -603,19 +608,16 @@ public final class KeyCreateBench {
   static Map<TopicPartition, Long> logAppendTime(String bootstrap) throws Exception {
     Properties p = new Properties();
     p.put("bootstrap.servers", bootstrap);
-    try (var admin = org.apache.kafka.clients.admin.Admin.create(p)) {
-      var topic =
-          new org.apache.kafka.common.config.ConfigResource(
-              org.apache.kafka.common.config.ConfigResource.Type.TOPIC, Topics.KEY_EVENTS);
+    try (var admin = Admin.create(p)) {
+      var topic = new ConfigResource(ConfigResource.Type.TOPIC, Topics.KEY_EVENTS);
       admin
           .incrementalAlterConfigs(
               Map.of(
                   topic,
                   List.of(
-                      new org.apache.kafka.clients.admin.AlterConfigOp(
-                          new org.apache.kafka.clients.admin.ConfigEntry(
-                              "message.timestamp.type", "LogAppendTime"),
-                          org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET))))
+                      new AlterConfigOp(
+                          new ConfigEntry("message.timestamp.type", "LogAppendTime"),
+                          AlterConfigOp.OpType.SET))))
           .all()
           .get();
       // the broker applies topic configs asynchronously: wait until it reports the new type
@@ -669,7 +671,7 @@ public final class KeyCreateBench {
       int found = 0;
       while (found < wanted.size() && System.nanoTime() < deadline) {
         for (var r : c.poll(Duration.ofMillis(200))) {
-          if (r.timestampType() != org.apache.kafka.common.record.TimestampType.LOG_APPEND_TIME) {
+          if (r.timestampType() != TimestampType.LOG_APPEND_TIME) {
             throw new IllegalStateException("record without the broker's append time: " + r);
           }
           // a whole millisecond: the append happened within it, taken at its middle

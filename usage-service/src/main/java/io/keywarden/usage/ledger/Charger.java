@@ -161,28 +161,30 @@ public class Charger {
       queued.addAndGet(-pending.size());
       return CompletableFuture.failedFuture(new Overloaded());
     }
-    if (writers == 1) {
-      queues.get(0).add(pending);
-    } else {
-      List<List<Pending>> parts = new ArrayList<>(writers);
-      for (int i = 0; i < writers; i++) {
-        parts.add(new ArrayList<>());
-      }
-      for (Pending p : pending) {
-        parts.get(partition(p.record())).add(p);
-      }
-      for (int i = 0; i < writers; i++) {
-        if (!parts.get(i).isEmpty()) {
-          queues.get(i).add(parts.get(i));
-        }
+    List<List<Pending>> parts = new ArrayList<>(writers);
+    for (int i = 0; i < writers; i++) {
+      parts.add(new ArrayList<>());
+    }
+    for (Pending p : pending) {
+      parts.get(partition(p.record())).add(p);
+    }
+    for (int i = 0; i < writers; i++) {
+      if (!parts.get(i).isEmpty()) {
+        queues.get(i).add(parts.get(i));
       }
     }
     return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new))
         .thenApply(v -> answers.stream().map(CompletableFuture::join).toList());
   }
 
-  /** The writer of the record's account (an unknown key's record: of its key id). */
+  /**
+   * The writer of the record's account (an unknown key's record: of its key id). The key is looked
+   * up again when its batch is decided: that later entry is the one charged against.
+   */
   private int partition(UsageRecord r) {
+    if (writers == 1) {
+      return 0;
+    }
     String account = projection.byId(r.keyId()).map(KeyEntry::account).orElse(r.keyId());
     return Math.floorMod(account.hashCode(), writers);
   }
@@ -507,16 +509,10 @@ public class Charger {
     int nk = keys.size();
     String[] kIds = new String[nk];
     String[] kAcc = new String[nk];
-    Long[] kLim = new Long[nk];
-    String[] kReset = new String[nk];
-    String[] kPeriod = new String[nk];
     int j = 0;
     for (KeyEntry k : keys.values()) {
       kIds[j] = k.keyId();
       kAcc[j] = k.account();
-      kLim[j] = k.quotaMicros();
-      kReset[j] = k.quotaReset().wire();
-      kPeriod[j] = Periods.current(k.quotaReset(), now);
       j++;
     }
     // 1. holds, then keys, then accounts (the order every writer locks in), with BEGIN
@@ -525,22 +521,17 @@ public class Charger {
                 "select request_id, amount_micros from holds where request_id = any($1)"
                     + " order by request_id for update")
             .execute(Tuple.of(reqIds));
-    // the rows missing (a key's or an account's first charge) are created first; the batch's rows
-    // are then locked and read without writing them: a row is written once per batch, by its
-    // guarded update (each write of these rows is a new version with index entries, as
-    // updated_at is indexed for the other replicas' polling)
+    // the rows missing (a key's or an account's first charge) are created first, with defaults:
+    // the guarded update below writes the key's limit, reset and period before anyone else can
+    // see the row. The batch's rows are then locked and read without writing them: a row is
+    // written once per batch, by its guarded update (each write of these rows is a new version
+    // with index entries, as updated_at is indexed for the other replicas' polling)
     Uni<RowSet<Row>> keyInsert =
         conn.preparedQuery(
-                "insert into key_budgets (key_id, account, limit_micros, quota_reset, period)"
-                    + " select * from unnest($1::varchar[], $2::varchar[], $3::int8[], $4::varchar[],"
-                    + " $5::varchar[]) order by 1 on conflict (key_id) do nothing")
-            .execute(
-                Tuple.tuple()
-                    .addValue(kIds)
-                    .addValue(kAcc)
-                    .addValue(kLim)
-                    .addValue(kReset)
-                    .addValue(kPeriod));
+                "insert into key_budgets (key_id, account)"
+                    + " select * from unnest($1::varchar[], $2::varchar[]) order by 1"
+                    + " on conflict (key_id) do nothing")
+            .execute(Tuple.of(kIds, kAcc));
     Uni<RowSet<Row>> keyRows =
         conn.preparedQuery(
                 "select key_id, spent_micros, reserved_micros, period from key_budgets"
