@@ -289,6 +289,11 @@ public final class LocalStack implements AutoCloseable {
         // zonky runs PostgreSQL with fsync off; the run command's data should survive a crash.
         builder.setServerConfig("fsync", "on").setServerConfig("synchronous_commit", "on");
       }
+      int walSegments = config.walSegments();
+      if (walSegments > 0) {
+        // segments past a checkpoint are recycled (renamed), not deleted, up to this size
+        builder.setServerConfig("min_wal_size", walSegments * 16 + "MB");
+      }
       postgres =
           builder
               .setPort(config.postgresPort())
@@ -312,11 +317,69 @@ public final class LocalStack implements AutoCloseable {
             }
           }
         }
+        if (walSegments > 0) {
+          long started = System.nanoTime();
+          try {
+            int made = prepareWal(connection, dataDir.resolve("pg_wal"), walSegments);
+            if (made > 0) {
+              LOG.info(
+                  () ->
+                      "PostgreSQL: made "
+                          + made
+                          + " WAL segments in advance in "
+                          + (System.nanoTime() - started) / 1_000_000
+                          + " ms (first start of this data folder)");
+            }
+          } catch (IOException | java.sql.SQLException e) {
+            // only a latency matter: the server works without segments made in advance
+            LOG.log(Level.WARNING, "PostgreSQL: WAL segments not made in advance", e);
+          }
+        }
       }
     } catch (IOException e) {
       throw new UncheckedIOException("PostgreSQL did not start; see " + config.logDir(), e);
     } catch (java.sql.SQLException e) {
       throw new IllegalStateException("cannot create the service databases", e);
+    }
+  }
+
+  /**
+   * Makes PostgreSQL's WAL segments in advance, so that no commit has to create one. A server that
+   * has run through a checkpoint cycle renames used segments for reuse; a fresh one creates and
+   * zero-fills each new 16 MiB segment (with fsync) inside whichever commit needs it first, and
+   * every commit behind it waits. Measured on a fresh stack at 20,000 usage records/s: commits
+   * stalled in WalSync / WalInitWrite for 36-250 ms at each segment switch. Switches to a new
+   * segment until {@code pgWal} holds {@code segments} of them, then checkpoints, which turns them
+   * into recycled ones ahead of the insert position (kept by {@code min_wal_size}).
+   *
+   * @return how many segments were made (0 when there were enough already)
+   */
+  static int prepareWal(Connection connection, Path pgWal, int segments)
+      throws java.sql.SQLException, IOException {
+    long present = walSegmentCount(pgWal);
+    if (present >= segments) {
+      return 0;
+    }
+    int make = (int) (segments - present);
+    try (Statement statement = connection.createStatement()) {
+      // a non-transactional message gives each switch something to switch away from
+      statement.execute(
+          "DO $$ BEGIN FOR i IN 1.."
+              + make
+              + " LOOP PERFORM pg_logical_emit_message(false, 'keywarden-wal', '');"
+              + " PERFORM pg_switch_wal(); END LOOP; END $$");
+      statement.execute("CHECKPOINT");
+    }
+    return make;
+  }
+
+  /** WAL segment files in {@code pgWal} (24 hex digits; not the history or status files). */
+  static long walSegmentCount(Path pgWal) throws IOException {
+    try (Stream<Path> files = Files.list(pgWal)) {
+      return files
+          .map(p -> p.getFileName().toString())
+          .filter(n -> n.matches("[0-9A-F]{24}"))
+          .count();
     }
   }
 

@@ -190,6 +190,33 @@ public final class StackConfig {
     return durable;
   }
 
+  /** Environment variable (or system property): WAL segments to keep ready, 0 = none. */
+  public static final String WAL_SEGMENTS_ENV = "KW_PG_WAL_SEGMENTS";
+
+  /**
+   * How many 16 MiB WAL segments PostgreSQL keeps made in advance ({@code min_wal_size}) and makes
+   * on the first start of its data folder: 64 (1 GiB) when durable, 0 for tests; {@value
+   * #WAL_SEGMENTS_ENV} overrides it (0 turns it off). A fresh server otherwise creates and
+   * zero-fills every new segment inside some commit, which then waits 40-250 ms on this kind of
+   * disk (bench/usage-results.txt, session 7).
+   */
+  public int walSegments() {
+    String value = setting(WAL_SEGMENTS_ENV);
+    if (value == null) {
+      return durable ? 64 : 0;
+    }
+    try {
+      int parsed = Integer.parseInt(value);
+      if (parsed >= 0 && parsed <= 1024) {
+        return parsed;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException(
+        WAL_SEGMENTS_ENV + "=" + value + " is not a number of WAL segments (0-1024)");
+  }
+
   public StackConfig withDurable(boolean durable) {
     return new StackConfig(root, home, dist, fresh, durable, ports);
   }

@@ -224,6 +224,39 @@ class LocalStackTests {
 
   @Test
   @Order(7)
+  void walSegmentsAreMadeAheadOfTheInsertPositionOnce() throws Exception {
+    Path pgWal = home.resolve("postgres/data/pg_wal");
+    try (Connection connection = DriverManager.getConnection(stack.jdbcUrl("postgres"));
+        Statement statement = connection.createStatement()) {
+      // the test stack keeps PostgreSQL's default min_wal_size (80 MB); the run command sets it
+      statement.execute("ALTER SYSTEM SET min_wal_size = '256MB'");
+      statement.execute("SELECT pg_reload_conf()");
+      long before = LocalStack.walSegmentCount(pgWal);
+      int target = (int) before + 4;
+
+      assertThat(LocalStack.prepareWal(connection, pgWal, target)).isEqualTo(4);
+
+      assertThat(LocalStack.walSegmentCount(pgWal)).isGreaterThanOrEqualTo(target);
+      String current;
+      try (ResultSet rs = statement.executeQuery("SELECT pg_walfile_name(pg_current_wal_lsn())")) {
+        assertThat(rs.next()).isTrue();
+        current = rs.getString(1);
+      }
+      // the made segments wait ahead of the insert position (recycled), so no commit creates one
+      try (var files = Files.list(pgWal)) {
+        assertThat(files.map(p -> p.getFileName().toString()))
+            .filteredOn(name -> name.matches("[0-9A-F]{24}") && name.compareTo(current) > 0)
+            .hasSizeGreaterThanOrEqualTo(3);
+      }
+      // a second start of the same data folder makes none
+      assertThat(LocalStack.prepareWal(connection, pgWal, target)).isZero();
+      statement.execute("ALTER SYSTEM RESET min_wal_size");
+      statement.execute("SELECT pg_reload_conf()");
+    }
+  }
+
+  @Test
+  @Order(8)
   void closeLeavesNoChildProcessAlive() {
     Set<Long> pids = new HashSet<>();
     Map<String, Set<Long>> byPart = stack.pids();
