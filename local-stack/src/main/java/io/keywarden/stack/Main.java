@@ -47,8 +47,15 @@ public final class Main {
         }
       }
     }
-    StackConfig config =
-        StackConfig.defaults(root == null ? StackConfig.findRoot() : root).withFresh(fresh);
+    StackConfig config;
+    try {
+      config = StackConfig.defaults(root == null ? StackConfig.findRoot() : root).withFresh(fresh);
+      config.walSegments(); // a bad KW_PG_WAL_SEGMENTS is named before anything starts
+    } catch (IllegalArgumentException e) {
+      LOG.severe("keywarden: " + e.getMessage()); // e.g. a port variable that is not a port
+      System.exit(2);
+      return;
+    }
     long begin = System.nanoTime();
     LocalStack stack;
     try {

@@ -1,0 +1,43 @@
+package io.keywarden.stack;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The WAL-segment setting: its defaults and a bad value named with its variable. */
+class StackConfigTests {
+  private final StackConfig tests = StackConfig.forTests(Path.of("target/stack-config-tests"));
+
+  @AfterEach
+  void clear() {
+    System.clearProperty(StackConfig.WAL_SEGMENTS_ENV);
+  }
+
+  @Test
+  void walSegmentsDefaultToOneGibibyteWhenDurableAndNoneForTests() {
+    assertThat(tests.walSegments()).isZero();
+    assertThat(tests.withDurable(true).walSegments()).isEqualTo(64);
+  }
+
+  @Test
+  void theVariableOverridesTheDefaultAndZeroTurnsItOff() {
+    System.setProperty(StackConfig.WAL_SEGMENTS_ENV, "0");
+    assertThat(tests.withDurable(true).walSegments()).isZero();
+    System.setProperty(StackConfig.WAL_SEGMENTS_ENV, " 8 ");
+    assertThat(tests.walSegments()).isEqualTo(8);
+  }
+
+  @Test
+  void aBadValueIsNamedWithItsVariable() {
+    for (String bad : new String[] {"many", "-1", "1025", "1.5"}) {
+      System.setProperty(StackConfig.WAL_SEGMENTS_ENV, bad);
+      assertThatThrownBy(() -> tests.withDurable(true).walSegments())
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("KW_PG_WAL_SEGMENTS=" + bad)
+          .hasMessageContaining("0-1024");
+    }
+  }
+}
