@@ -92,11 +92,13 @@ public class UsageRevokeDriver {
       String key = secret.group(1);
       for (int port : instances) {
         long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (models(port, key) != 200) {
-          if (System.nanoTime() > until) {
-            throw new IllegalStateException("the new key never worked on port " + port);
+        try (Poller poller = new Poller(port, key)) {
+          while (poller.status() != 200) {
+            if (System.nanoTime() > until) {
+              throw new IllegalStateException("the new key never worked on port " + port);
+            }
+            LockSupport.parkNanos(2_000_000);
           }
-          LockSupport.parkNanos(2_000_000);
         }
       }
       long sent = System.nanoTime();
@@ -162,6 +164,8 @@ public class UsageRevokeDriver {
    * the 2 CPUs from the services being measured while it polls every millisecond.
    */
   static final class Poller implements AutoCloseable {
+    private static final Pattern CONTENT_LENGTH =
+        Pattern.compile("(?i)\r\ncontent-length:\\s*(\\d+)");
     private final Socket socket;
     private final byte[] request;
     private final java.io.InputStream in;
@@ -189,7 +193,7 @@ public class UsageRevokeDriver {
         headerEnd = indexOf(buffer, have, "\r\n\r\n");
       }
       String head = new String(buffer, 0, headerEnd, java.nio.charset.StandardCharsets.US_ASCII);
-      Matcher length = Pattern.compile("(?i)\r\ncontent-length:\\s*(\\d+)").matcher(head);
+      Matcher length = CONTENT_LENGTH.matcher(head);
       int body = length.find() ? Integer.parseInt(length.group(1)) : 0;
       int missing = headerEnd + 4 + body - have;
       while (missing > 0) {
@@ -219,12 +223,6 @@ public class UsageRevokeDriver {
     public void close() throws Exception {
       socket.close();
     }
-  }
-
-  static int models(int port, String key) throws Exception {
-    HttpRequest r = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/v1/models"))
-        .header("Authorization", "Bearer " + key).timeout(Duration.ofSeconds(5)).GET().build();
-    return HTTP.send(r, HttpResponse.BodyHandlers.discarding()).statusCode();
   }
 
   static HttpResponse<String> call(String method, String url, String bearer, String body) throws Exception {
