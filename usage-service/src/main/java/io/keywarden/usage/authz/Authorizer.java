@@ -113,7 +113,10 @@ public class Authorizer {
             ? check.checkSecret(ask.secret(), ask.clientIp(), ask.model())
             : check.checkHash(ask.keyHash(), ask.clientIp(), ask.model());
     if (r.code() != DecisionCode.VALID) {
-      Integer retry = r.code() == DecisionCode.UNAVAILABLE ? 1 : null;
+      Integer retry = r.retryAfterSeconds(); // set when the client address is blocked
+      if (r.code() == DecisionCode.UNAVAILABLE) {
+        retry = 1;
+      }
       return deny(r, r.code(), ask, null, null, null, retry);
     }
     KeyEntry k = r.key();

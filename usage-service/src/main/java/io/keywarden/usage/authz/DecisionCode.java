@@ -52,7 +52,9 @@ public enum DecisionCode {
       case IP_NOT_ALLOWED -> "This API key may not be used from your IP address.";
       case MODEL_NOT_ALLOWED -> "This API key's group does not include the requested model.";
       case GROUP_DISABLED -> "This API key's group is disabled.";
-      case RATE_LIMITED -> "Rate limit reached for this API key. Retry after the indicated time.";
+      case RATE_LIMITED ->
+          "Rate limit reached for this API key, or too many invalid keys from your address."
+              + " Retry after the indicated time.";
       case KEY_QUOTA_EXCEEDED -> "This API key has used up its quota.";
       case BALANCE_EXHAUSTED -> "Your account balance is exhausted. Add credits to continue.";
       case UNAVAILABLE -> "Key checks are catching up. Retry shortly.";

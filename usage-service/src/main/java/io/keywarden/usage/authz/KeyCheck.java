@@ -17,8 +17,16 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  */
 @ApplicationScoped
 public class KeyCheck {
-  /** The outcome; entry and group are set when the key was found. */
-  public record Result(DecisionCode code, KeyEntry entry, GroupEntry group) {
+  /**
+   * The outcome; entry and group are set when the key was found, retryAfterSeconds when the client
+   * address is blocked ({@link InvalidKeyGuard}).
+   */
+  public record Result(
+      DecisionCode code, KeyEntry entry, GroupEntry group, Integer retryAfterSeconds) {
+    public Result(DecisionCode code, KeyEntry entry, GroupEntry group) {
+      this(code, entry, group, null);
+    }
+
     public KeyEntry key() {
       return entry;
     }
@@ -27,16 +35,19 @@ public class KeyCheck {
   private final KeyProjection projection;
   private final io.keywarden.usage.projection.Freshness freshness;
   private final Clock clock;
+  private final InvalidKeyGuard guard;
   private final String prefix;
 
   KeyCheck(
       KeyProjection projection,
       io.keywarden.usage.projection.Freshness freshness,
       Clock clock,
+      InvalidKeyGuard guard,
       @ConfigProperty(name = "kw.keys.prefix") String prefix) {
     this.projection = projection;
     this.freshness = freshness;
     this.clock = clock;
+    this.guard = guard;
     this.prefix = prefix;
   }
 
@@ -66,15 +77,27 @@ public class KeyCheck {
     return true;
   }
 
-  /** Checks a secret; a bad checksum is refused before any lookup. */
+  /**
+   * Checks a secret; a bad checksum is refused before any lookup, and an address that sent too many
+   * invalid keys before any check ({@link InvalidKeyGuard}).
+   */
   public Result checkSecret(String secret, String clientIp, String model) {
+    int blocked = guard.blockedFor(clientIp);
+    if (blocked > 0) {
+      return new Result(DecisionCode.RATE_LIMITED, null, null, blocked);
+    }
     if (!plausible(secret)) {
+      guard.invalid(clientIp);
       return new Result(DecisionCode.INVALID_KEY, null, null);
     }
     return check(KeyProjection.Hash.of(KeyFormat.sha256(secret)), clientIp, model);
   }
 
   public Result checkHash(String hash, String clientIp, String model) {
+    int blocked = guard.blockedFor(clientIp);
+    if (blocked > 0) {
+      return new Result(DecisionCode.RATE_LIMITED, null, null, blocked);
+    }
     return check(KeyProjection.Hash.parse(hash), clientIp, model);
   }
 
@@ -87,6 +110,7 @@ public class KeyCheck {
     Optional<KeyProjection.Match> m =
         hash == null ? Optional.empty() : projection.byHash(hash, now);
     if (m.isEmpty()) {
+      guard.invalid(clientIp);
       return new Result(DecisionCode.INVALID_KEY, null, null);
     }
     KeyEntry e = m.get().entry();

@@ -40,7 +40,7 @@ public class ModelsResource {
         check.checkSecret(ApiKeys.fromHeaders(authorization, apiKey), ip(request), null);
     if (r.code() != DecisionCode.VALID) {
       denials.denied(r, ip(request), userAgent);
-      return OpenAiError.response(r.code());
+      return OpenAiError.response(r);
     }
     long created =
         r.group().group().createdAt() == null ? 0 : r.group().group().createdAt().getEpochSecond();
@@ -60,7 +60,7 @@ public class ModelsResource {
         check.checkSecret(ApiKeys.fromHeaders(authorization, apiKey), ip(request), null);
     if (r.code() != DecisionCode.VALID) {
       denials.denied(r, ip(request), userAgent);
-      return OpenAiError.response(r.code());
+      return OpenAiError.response(r);
     }
     ModelPrice m = r.group().models().get(model);
     if (m == null) {

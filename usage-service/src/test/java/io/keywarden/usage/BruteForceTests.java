@@ -1,0 +1,185 @@
+package io.keywarden.usage;
+
+import static io.restassured.RestAssured.given;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keywarden.contracts.KeyFormat;
+import io.keywarden.contracts.events.KeyEventType;
+import io.keywarden.contracts.events.KeyStatus;
+import io.keywarden.stack.testing.KeywardenStackResource;
+import io.keywarden.usage.authz.InvalidKeyGuard;
+import io.keywarden.usage.projection.KeyProjection;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.response.Response;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.util.Map;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * RELIABILITY S2, brute force: 1,000 wrong keys from one address. After the limit (100 invalid keys
+ * per address and minute, the default) every key check from that address is refused with 429 until
+ * its minute ends, good keys included, on every path a key is presented: authorize, forward-auth
+ * and {@code /v1/models}. Each test runs in a minute of its own (the test clock), so the blocks it
+ * makes end with it.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = KeywardenStackResource.class)
+class BruteForceTests {
+  private static final int LIMIT = 100;
+
+  @Inject KeyProjection projection;
+  @Inject InvalidKeyGuard guard;
+  @Inject TestClock clock;
+
+  @ConfigProperty(name = "kafka.bootstrap.servers")
+  String bootstrap;
+
+  @ConfigProperty(name = "kw.oidc.url")
+  String issuer;
+
+  Fixtures fx;
+
+  @BeforeEach
+  void setUp() {
+    fx = new Fixtures(bootstrap, issuer, projection);
+    clock.startOfAMinute();
+  }
+
+  @AfterEach
+  void resetClock() {
+    clock.reset();
+  }
+
+  private static Response authorize(String key, String clientIp) {
+    return given()
+        .header("X-Keywarden-Gateway-Secret", "test-gateway-secret")
+        .contentType(ContentType.JSON)
+        .body(Map.of("key", key, "clientIp", clientIp))
+        .post("/api/authorize");
+  }
+
+  private static String wrongKey() {
+    return KeyFormat.generate(KeyFormat.DEFAULT_PREFIX); // a good checksum, but no such key
+  }
+
+  @Test
+  void aThousandWrongKeysFromOneAddressGet429AfterTheLimitAndTheAddressLearnsNothingMore() {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    var good = fx.key(fx.group(true), account);
+    String attacker = "198.51.100.7";
+    long lookupsBefore = projection.lookups();
+    long refusedBefore = guard.refused();
+    int invalid = 0;
+    int limited = 0;
+    for (int i = 0; i < 1_000; i++) {
+      Response r = authorize(wrongKey(), attacker);
+      r.then().statusCode(200);
+      String code = r.jsonPath().getString("code");
+      if (code.equals("INVALID_KEY")) {
+        invalid++;
+        assertThat(limited).as("no wrong key is answered once the address is blocked").isZero();
+      } else {
+        assertThat(code).isEqualTo("RATE_LIMITED");
+        assertThat(r.jsonPath().getBoolean("allowed")).isFalse();
+        assertThat(r.jsonPath().getInt("retryAfterSeconds")).isBetween(1, 60);
+        assertThat(r.header("Retry-After")).isNotNull();
+        limited++;
+      }
+    }
+    assertThat(invalid).isEqualTo(LIMIT);
+    assertThat(limited).isEqualTo(1_000 - LIMIT);
+    // the refused ones never reached the key lookup
+    assertThat(projection.lookups() - lookupsBefore).isEqualTo(LIMIT);
+    assertThat(guard.refused() - refusedBefore).isEqualTo(1_000 - LIMIT);
+
+    // a good key from the blocked address is refused too: the answer tells a guesser nothing
+    Response fromAttacker = authorize(good.secret, attacker);
+    assertThat(fromAttacker.jsonPath().getString("code")).isEqualTo("RATE_LIMITED");
+    assertThat(fromAttacker.asString()).doesNotContain(good.secret).doesNotContain(good.id());
+    // other addresses are not affected
+    assertThat(authorize(good.secret, "198.51.100.8").jsonPath().getString("code"))
+        .isEqualTo("VALID");
+    // the next minute the address starts again
+    clock.shift(Duration.between(java.time.Instant.now(), clock.instant()).plusSeconds(60));
+    assertThat(authorize(good.secret, attacker).jsonPath().getString("code")).isEqualTo("VALID");
+  }
+
+  @Test
+  void badChecksumsCountTooAndAreStillRejectedBeforeAnyLookup() {
+    String good = wrongKey();
+    String badCrc = good.substring(0, good.length() - 2) + (good.endsWith("AA") ? "BB" : "AA");
+    long lookupsBefore = projection.lookups();
+    for (int i = 0; i < LIMIT; i++) {
+      assertThat(authorize(badCrc, "198.51.100.9").jsonPath().getString("code"))
+          .isEqualTo("INVALID_KEY");
+    }
+    assertThat(authorize(badCrc, "198.51.100.9").jsonPath().getString("code"))
+        .isEqualTo("RATE_LIMITED");
+    assertThat(projection.lookups()).isEqualTo(lookupsBefore);
+  }
+
+  @Test
+  void aRevokedKeyBeingTriedIsNotCountedAsAGuess() {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    var k = fx.key(fx.group(true), account);
+    fx.update(k, KeyEventType.REVOKED, s -> s.status = KeyStatus.REVOKED);
+    for (int i = 0; i < LIMIT + 50; i++) {
+      assertThat(authorize(k.secret, "198.51.100.10").jsonPath().getString("code"))
+          .isEqualTo("REVOKED");
+    }
+  }
+
+  @Test
+  void forwardAuthCountsAnIpv6ClientByItsSlash64AndAnswers429WithRetryAfter() {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    var good = fx.key(fx.group(true), account);
+    for (int i = 0; i < LIMIT; i++) {
+      forwardAuth(wrongKey(), "2001:db8:7:1::" + Integer.toHexString(i + 1)).then().statusCode(401);
+    }
+    Response blocked = forwardAuth(good.secret, "2001:db8:7:1::ffff");
+    blocked.then().statusCode(429);
+    assertThat(Integer.parseInt(blocked.header("Retry-After"))).isBetween(1, 60);
+    assertThat(blocked.jsonPath().getString("error.code")).isEqualTo("rate_limit_exceeded");
+    assertThat(blocked.asString()).doesNotContain(good.secret);
+    forwardAuth(good.secret, "2001:db8:7:2::1").then().statusCode(200);
+  }
+
+  private static Response forwardAuth(String key, String clientIp) {
+    return given()
+        .header("X-Keywarden-Gateway-Secret", "test-gateway-secret")
+        .header("Authorization", "Bearer " + key)
+        .header("X-Real-IP", clientIp)
+        .get("/api/forward-auth");
+  }
+
+  @Test
+  void theModelsEndpointBlocksItsCallerAfterTheLimitWithOpenAisRateLimitError() {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    var good = fx.key(fx.group(true), account);
+    for (int i = 0; i < LIMIT; i++) {
+      given()
+          .header("Authorization", "Bearer " + wrongKey())
+          .get("/v1/models")
+          .then()
+          .statusCode(401);
+    }
+    Response blocked = given().header("x-api-key", good.secret).get("/v1/models");
+    blocked.then().statusCode(429);
+    assertThat(Integer.parseInt(blocked.header("Retry-After"))).isBetween(1, 60);
+    assertThat(blocked.jsonPath().getString("error.code")).isEqualTo("rate_limit_exceeded");
+    assertThat(blocked.jsonPath().getString("error.type")).isEqualTo("rate_limit_error");
+    assertThat(blocked.asString()).doesNotContain(good.secret);
+    clock.shift(Duration.between(java.time.Instant.now(), clock.instant()).plusSeconds(60));
+    given().header("x-api-key", good.secret).get("/v1/models").then().statusCode(200);
+  }
+}
