@@ -8,6 +8,7 @@ import io.quarkus.security.AuthenticationFailedException;
 import io.quarkus.security.ForbiddenException;
 import io.quarkus.security.UnauthorizedException;
 import io.vertx.pgclient.PgException;
+import io.vertx.sqlclient.ClosedConnectionException;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.Response;
 import java.util.regex.Matcher;
@@ -126,11 +127,52 @@ public class ProblemMappers {
     return problem(503, "Service unavailable", "the database is unavailable; retry later", null);
   }
 
+  /** The database dropped the connection mid-request (killed, restarted, a network cut). */
+  @ServerExceptionMapper
+  public Response connectionClosed(ClosedConnectionException e) {
+    LOG.errorf("database connection closed: %s", e.getMessage());
+    return unavailable();
+  }
+
   @ServerExceptionMapper(priority = 10_000)
   public Response any(Throwable e) {
+    if (databaseUnreachable(e)) {
+      // wrapped on its way (a CompletionException, a Hibernate session): the same 503
+      LOG.errorf("database unreachable: %s", e.getClass().getSimpleName());
+      return unavailable();
+    }
     // our own exceptions never carry secrets; body-parsing ones are mapped above, unlogged
     LOG.error("unexpected failure", e);
     return problem(500, "Internal error", "the request could not be completed", null);
+  }
+
+  private static Response unavailable() {
+    return problem(503, "Service unavailable", "the database is unavailable; retry later", null);
+  }
+
+  /**
+   * Whether the failure, or one it wraps, says the database could not be reached: a connection it
+   * closed or reset, one that could not be opened, or its own error (never a bug of ours: 503,
+   * retry). The SQL client reports a connection found closed when a query is sent on it only as a
+   * message ("Connection is not active now, ..."), so that one is told by its message.
+   */
+  public static boolean databaseUnreachable(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof ClosedConnectionException
+          || t instanceof java.net.SocketException
+          || t instanceof java.nio.channels.ClosedChannelException
+          || (t instanceof PgException pg && !"23505".equals(pg.getSqlState()))
+          || (t instanceof io.vertx.core.VertxException || isNoStackTrace(t))
+              && t.getMessage() != null
+              && t.getMessage().startsWith("Connection")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean isNoStackTrace(Throwable t) {
+    return t.getClass().getName().equals("io.vertx.core.impl.NoStackTraceThrowable");
   }
 
   private static String path(JsonMappingException e) {
