@@ -10,6 +10,7 @@ import io.keywarden.stack.testing.KeywardenStackResource;
 import io.keywarden.stack.testing.Tokens;
 import io.keywarden.usage.projection.KeyProjection;
 import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
@@ -17,6 +18,12 @@ import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.inject.Inject;
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -312,6 +319,115 @@ class SpendTests {
     assertThat(charges("account = $1", account)).isEqualTo(120);
     assertThat(chargedSum(account)).isEqualTo(-1_200_000);
     assertThat(balance(account)).isEqualTo(800_000).isEqualTo(ledgerSum(account));
+  }
+
+  @Test
+  void s5ABatchOverTheThousandRecordCapIs400NamingTheBodyAndChargesNothing() {
+    String account = Fixtures.account();
+    fx.credit(account, "10.00");
+    var k = fx.key(fx.group(true), account);
+    List<Map<String, Object>> batch = new ArrayList<>();
+    for (int i = 0; i < 1001; i++) {
+      batch.add(record("cap-" + UUID.randomUUID(), k.id(), "0.001"));
+    }
+    Response over = postUsage(batch);
+    over.then()
+        .statusCode(400)
+        .contentType("application/problem+json")
+        .body("field", equalTo("body"));
+    assertThat(longQuery("select count(*) from ledger where key_id = $1", k.id())).isZero();
+    assertThat(balance(account)).isEqualTo(10_000_000);
+    // the cap itself is a batch: all 1,000 charged, each once
+    Response atCap = postUsage(batch.subList(0, 1000));
+    atCap.then().statusCode(200);
+    assertThat(atCap.jsonPath().getList("results.accepted", Boolean.class))
+        .hasSize(1000)
+        .containsOnly(true);
+    assertThat(charges("key_id = $1", k.id())).isEqualTo(1000);
+    assertThat(balance(account)).isEqualTo(9_000_000).isEqualTo(ledgerSum(account));
+  }
+
+  @ConfigProperty(name = "quarkus.http.limits.max-body-size")
+  io.quarkus.runtime.configuration.MemorySize maxBody;
+
+  /**
+   * A batch of two $0.01 records for the key, padded with JSON white space to exactly {@code size}
+   * bytes: valid JSON that would be charged if it were read.
+   */
+  private static String paddedBatch(String keyId, long size) {
+    String head = "[";
+    String tail =
+        "{\"requestId\":\"pad-"
+            + UUID.randomUUID()
+            + "\",\"keyId\":\""
+            + keyId
+            + "\",\"costUsd\":\"0.01\"},{\"requestId\":\"pad-"
+            + UUID.randomUUID()
+            + "\",\"keyId\":\""
+            + keyId
+            + "\",\"costUsd\":\"0.01\"}]";
+    String body = head + " ".repeat((int) (size - head.length() - tail.length())) + tail;
+    assertThat(body.getBytes(StandardCharsets.UTF_8)).hasSize((int) size);
+    return body;
+  }
+
+  @TestHTTPResource("/api/usage")
+  URI usageUri;
+
+  /** POST /api/usage with the JDK client (HTTP/1.1), which can send Expect: 100-continue. */
+  private HttpResponse<String> rawPost(
+      String token, HttpRequest.BodyPublisher body, boolean expectContinue) throws Exception {
+    HttpClient client =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10))
+            .build();
+    HttpRequest req =
+        HttpRequest.newBuilder(usageUri)
+            .timeout(Duration.ofSeconds(60))
+            .expectContinue(expectContinue)
+            .header("Authorization", "Bearer " + token)
+            .header("Content-Type", "application/json")
+            .POST(body)
+            .build();
+    return client.send(req, HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void s5ABodyOverTheLimitIs413NeverA5xxAndChargesNothing() throws Exception {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    var k = fx.key(fx.group(true), account);
+    long limit = maxBody.asLongValue();
+    assertThat(limit).isEqualTo(4L * 1024 * 1024);
+    String token = fx.gatewayToken();
+    // with Content-Length: refused before a byte of the body is read. The client asks first
+    // (Expect: 100-continue) and so sees the 413 instead of a broken pipe while it sends 4 MiB
+    byte[] over = paddedBatch(k.id(), limit + 1).getBytes(StandardCharsets.UTF_8);
+    HttpResponse<String> withLength =
+        rawPost(token, HttpRequest.BodyPublishers.ofByteArray(over), true);
+    assertThat(withLength.statusCode()).as(withLength.body()).isEqualTo(413);
+    // chunked (no Content-Length): the limit is counted while reading
+    HttpResponse<String> chunked =
+        rawPost(
+            token,
+            HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(over)),
+            false);
+    assertThat(chunked.statusCode()).as(chunked.body()).isEqualTo(413);
+    assertThat(longQuery("select count(*) from ledger where key_id = $1", k.id())).isZero();
+    assertThat(balance(account)).isEqualTo(1_000_000);
+    // a body of exactly the limit is read and charged
+    Response atLimit =
+        given()
+            .auth()
+            .oauth2(token)
+            .contentType(ContentType.JSON)
+            .body(paddedBatch(k.id(), limit))
+            .post("/api/usage");
+    atLimit.then().statusCode(200);
+    assertThat(atLimit.jsonPath().getList("results.accepted", Boolean.class))
+        .containsExactly(true, true);
+    assertThat(balance(account)).isEqualTo(980_000).isEqualTo(ledgerSum(account));
   }
 
   @Test
