@@ -157,11 +157,66 @@ abstract class AuthorizeCases {
     fx.credit(account, "1.00");
     Instant t = Instant.now().plusSeconds(3600);
     var k = fx.key(fx.group(true), account, s -> s.expiresAt = t);
-    clock.setNow(t.minusMillis(50));
+    // a stopped clock: the decision is made at exactly these instants, however long the call takes
+    clock.freeze(t.minusMillis(1));
     try {
       assertThat(code(k, Map.of())).isEqualTo("VALID");
-      clock.setNow(t.plusMillis(1));
+      clock.freeze(t);
       assertThat(code(k, Map.of())).isEqualTo("EXPIRED");
+      clock.freeze(t.plusMillis(1));
+      assertThat(code(k, Map.of())).isEqualTo("EXPIRED");
+    } finally {
+      clock.reset();
+    }
+  }
+
+  /** GET /v1/models with the secret as the API key: the OpenAI edge's answer to it. */
+  private Response models(String secret) {
+    return given().header("Authorization", "Bearer " + secret).get("/v1/models");
+  }
+
+  @Test
+  void m7ARotatedKeysOldSecretWorksUntilItsOverlapEndsAndTheNewOneThroughout() {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    var old = fx.key(fx.group(true), account);
+    assertThat(code(old, Map.of())).isEqualTo("VALID");
+    Instant t = Instant.now().plusSeconds(3600);
+    var rotated = fx.rotate(old, t);
+    assertThat(rotated.secret).isNotEqualTo(old.secret);
+    String oldHash = KeyFormat.sha256Hex(old.secret);
+    try {
+      clock.freeze(t.minusMillis(1));
+      assertThat(code(old, Map.of())).isEqualTo("VALID");
+      assertThat(code(rotated, Map.of())).isEqualTo("VALID");
+      // both secrets are the one key
+      authorize(Map.of("key", old.secret))
+          .then()
+          .body("code", equalTo("VALID"))
+          .body("keyId", equalTo(rotated.id()))
+          .body("account", equalTo(account));
+      authorize(Map.of("keyHash", oldHash)).then().body("code", equalTo("VALID"));
+      models(old.secret).then().statusCode(200);
+
+      // the overlap ends at T: from then on the old secret is an unknown key (401
+      // invalid_api_key at the OpenAI edge), the new one is not touched
+      clock.freeze(t);
+      assertThat(code(old, Map.of())).isEqualTo("INVALID_KEY");
+      assertThat(code(rotated, Map.of())).isEqualTo("VALID");
+      clock.freeze(t.plusMillis(1));
+      assertThat(code(old, Map.of())).isEqualTo("INVALID_KEY");
+      assertThat(code(rotated, Map.of())).isEqualTo("VALID");
+      authorize(Map.of("keyHash", oldHash))
+          .then()
+          .body("allowed", equalTo(false))
+          .body("code", equalTo("INVALID_KEY"))
+          .body("keyId", nullValue());
+      models(old.secret)
+          .then()
+          .statusCode(401)
+          .body("error.code", equalTo("invalid_api_key"))
+          .body("error.type", equalTo("invalid_request_error"));
+      models(rotated.secret).then().statusCode(200);
     } finally {
       clock.reset();
     }

@@ -202,6 +202,43 @@ public final class Fixtures {
     publish(t, type, k);
   }
 
+  /**
+   * Rotates the key the way key-service does ({@code keywarden.key.rotated}): a new secret, the old
+   * secret's hash kept as {@code previousKeyHash} and honoured until {@code overlapEnd}. Waits
+   * until the projection has it; returns the key with its new secret ({@code t} keeps the old
+   * secret and gets the new snapshot).
+   */
+  public TestKey rotate(TestKey t, Instant overlapEnd) {
+    KeySnapshot o = t.snapshot;
+    String secret = KeyFormat.generate(KeyFormat.DEFAULT_PREFIX);
+    Instant now = Instant.now();
+    KeySnapshot k =
+        new KeySnapshot(
+            o.keyId(),
+            o.account(),
+            o.name(),
+            o.group(),
+            o.status(),
+            KeyFormat.sha256Hex(secret),
+            KeyFormat.mask(secret),
+            false,
+            o.keyHash(),
+            overlapEnd,
+            o.allowedIps(),
+            o.quotaMicros(),
+            o.quotaReset(),
+            o.rateLimit(),
+            o.expiresAt(),
+            o.createdAt(),
+            now,
+            now,
+            o.version() + 1);
+    t.snapshot = k;
+    TestKey rotated = new TestKey(secret, k);
+    publish(rotated, KeyEventType.ROTATED, k);
+    return rotated;
+  }
+
   private void publish(TestKey t, KeyEventType type, KeySnapshot k) {
     send(
         Topics.KEY_EVENTS,

@@ -10,6 +10,7 @@ import io.keywarden.stack.testing.KeywardenStackResource;
 import io.keywarden.stack.testing.Tokens;
 import io.keywarden.usage.projection.KeyProjection;
 import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
@@ -17,6 +18,12 @@ import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.inject.Inject;
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -77,21 +84,29 @@ class SpendTests {
   /** Fires the calls from n threads released together by a latch; returns the status codes. */
   private List<Integer> concurrently(int n, java.util.function.IntFunction<Response> call)
       throws Exception {
+    return responsesOf(n, call).stream().map(Response::statusCode).toList();
+  }
+
+  /** Fires the calls from n threads released together by a latch; returns the responses. */
+  private List<Response> responsesOf(int n, java.util.function.IntFunction<Response> call)
+      throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(n);
     CountDownLatch start = new CountDownLatch(1);
-    List<Future<Integer>> fs = new ArrayList<>();
+    List<Future<Response>> fs = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       int idx = i;
       fs.add(
           pool.submit(
               () -> {
                 start.await();
-                return call.apply(idx).statusCode();
+                Response r = call.apply(idx);
+                r.asString(); // read the body on this thread
+                return r;
               }));
     }
     start.countDown();
-    List<Integer> out = new ArrayList<>();
-    for (Future<Integer> f : fs) {
+    List<Response> out = new ArrayList<>();
+    for (Future<Response> f : fs) {
       out.add(f.get());
     }
     pool.shutdown();
@@ -193,6 +208,226 @@ class SpendTests {
     assertThat(balance(account)).isZero().isEqualTo(ledgerSum(account));
     Response r = usage("m3-" + UUID.randomUUID(), a.id(), "0.01");
     r.then().statusCode(429).body("code", equalTo("BALANCE_EXHAUSTED"));
+  }
+
+  /** usage() with a token fetched once (the storm measures the ledger, not Keycloak). */
+  private static Response usageAs(String token, String requestId, String keyId, String costUsd) {
+    return given()
+        .auth()
+        .oauth2(token)
+        .contentType(ContentType.JSON)
+        .body(record(requestId, keyId, costUsd))
+        .post("/api/usage");
+  }
+
+  /** Sum of the charge rows of an account (negative: what was taken from the balance). */
+  private long chargedSum(String account) {
+    return longQuery(
+        "select coalesce(sum(amount_micros), 0) from ledger where kind = 'charge' and account = $1",
+        account);
+  }
+
+  /**
+   * Checks every answer of a storm of $0.01 records against the quota of $0.60 per key: an accepted
+   * one stayed within quota and balance; a refused one is a 429 insufficient_quota whose code is
+   * the limit that actually bound when it was decided (the key quota is checked first).
+   */
+  private static void eachAnswerMatchesTheLimitThatBound(List<Response> answers) {
+    for (Response r : answers) {
+      assertThat(r.statusCode()).as(r.asString()).isIn(200, 429);
+      var j = r.jsonPath();
+      long keySpent = cents(j.getString("keySpentUsd"));
+      long balance = cents(j.getString("balanceUsd"));
+      assertThat(keySpent).as("key spend after %s", r.asString()).isBetween(0L, 60L);
+      assertThat(balance).as("balance after %s", r.asString()).isGreaterThanOrEqualTo(0);
+      if (r.statusCode() == 200) {
+        assertThat(j.getString("code")).isEqualTo("VALID");
+        assertThat(j.getString("chargedUsd")).isEqualTo("0.01");
+        continue;
+      }
+      assertThat(j.getString("error.code")).isEqualTo("insufficient_quota");
+      assertThat(j.getString("error.type")).isEqualTo("insufficient_quota");
+      assertThat(j.getString("chargedUsd")).isEqualTo("0.00");
+      switch (j.getString("code")) {
+        case "KEY_QUOTA_EXCEEDED" ->
+            assertThat(keySpent).as("quota refusal of %s", r.asString()).isEqualTo(60);
+        case "BALANCE_EXHAUSTED" -> {
+          assertThat(balance).as("balance refusal of %s", r.asString()).isZero();
+          assertThat(keySpent).as("balance refusal of %s", r.asString()).isLessThan(60);
+        }
+        default -> throw new AssertionError("unexpected refusal " + r.asString());
+      }
+    }
+  }
+
+  /** "0.60" -> 60 (exact: fails on a fraction of a cent). */
+  private static long cents(String usd) {
+    return new java.math.BigDecimal(usd).movePointRight(2).longValueExact();
+  }
+
+  private static long count(List<Response> answers, String keyId, int status) {
+    return answers.stream()
+        .filter(r -> r.statusCode() == status && keyId.equals(r.jsonPath().getString("keyId")))
+        .count();
+  }
+
+  @Test
+  void m3TwoKeysWithQuotasOfOneAccountCrossNeitherTheKeyQuotasNorTheBalance() throws Exception {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    String group = fx.group(true);
+    var a = fx.key(group, account, s -> s.quotaMicros = 600_000);
+    var b = fx.key(group, account, s -> s.quotaMicros = 600_000);
+    String token = fx.gatewayToken();
+
+    // 1. 100 x $0.01 on each key at once: the quotas allow 2 x 60, the balance 100; it binds first
+    List<Response> first =
+        responsesOf(
+            200,
+            i -> usageAs(token, "m3q-" + UUID.randomUUID(), (i % 2 == 0 ? a : b).id(), "0.01"));
+    eachAnswerMatchesTheLimitThatBound(first);
+    assertThat(first.stream().filter(r -> r.statusCode() == 200).count()).isEqualTo(100);
+    assertThat(first.stream().filter(r -> r.statusCode() == 429).count()).isEqualTo(100);
+    long acceptedA = count(first, a.id(), 200);
+    long acceptedB = count(first, b.id(), 200);
+    assertThat(acceptedA + acceptedB).isEqualTo(100);
+    // neither key over its quota, so each took at least the 40 the other one left
+    assertThat(acceptedA).isBetween(40L, 60L);
+    assertThat(acceptedB).isBetween(40L, 60L);
+    assertThat(budget(a.id())[0]).as("key a spent").isEqualTo(acceptedA * 10_000);
+    assertThat(budget(b.id())[0]).as("key b spent").isEqualTo(acceptedB * 10_000);
+    assertThat(charges("key_id = $1", a.id())).isEqualTo(acceptedA);
+    assertThat(charges("key_id = $1", b.id())).isEqualTo(acceptedB);
+    assertThat(chargedSum(account)).isEqualTo(-1_000_000);
+    assertThat(balance(account)).isZero().isEqualTo(ledgerSum(account));
+
+    // 2. a top-up: now the key quotas bind, 60 - spent on each key, 20 in all, balance to spare
+    fx.credit(account, "1.00");
+    List<Response> second =
+        responsesOf(
+            100,
+            i -> usageAs(token, "m3q-" + UUID.randomUUID(), (i % 2 == 0 ? a : b).id(), "0.01"));
+    eachAnswerMatchesTheLimitThatBound(second);
+    assertThat(count(second, a.id(), 200)).isEqualTo(60 - acceptedA);
+    assertThat(count(second, b.id(), 200)).isEqualTo(60 - acceptedB);
+    assertThat(second.stream().filter(r -> r.statusCode() == 429))
+        .hasSize(80)
+        .allSatisfy(
+            r -> assertThat(r.jsonPath().getString("code")).isEqualTo("KEY_QUOTA_EXCEEDED"));
+    assertThat(budget(a.id())[0]).isEqualTo(600_000);
+    assertThat(budget(b.id())[0]).isEqualTo(600_000);
+    assertThat(charges("account = $1", account)).isEqualTo(120);
+    assertThat(chargedSum(account)).isEqualTo(-1_200_000);
+    assertThat(balance(account)).isEqualTo(800_000).isEqualTo(ledgerSum(account));
+  }
+
+  @Test
+  void s5ABatchOverTheThousandRecordCapIs400NamingTheBodyAndChargesNothing() {
+    String account = Fixtures.account();
+    fx.credit(account, "10.00");
+    var k = fx.key(fx.group(true), account);
+    List<Map<String, Object>> batch = new ArrayList<>();
+    for (int i = 0; i < 1001; i++) {
+      batch.add(record("cap-" + UUID.randomUUID(), k.id(), "0.001"));
+    }
+    Response over = postUsage(batch);
+    over.then()
+        .statusCode(400)
+        .contentType("application/problem+json")
+        .body("field", equalTo("body"));
+    assertThat(longQuery("select count(*) from ledger where key_id = $1", k.id())).isZero();
+    assertThat(balance(account)).isEqualTo(10_000_000);
+    // the cap itself is a batch: all 1,000 charged, each once
+    Response atCap = postUsage(batch.subList(0, 1000));
+    atCap.then().statusCode(200);
+    assertThat(atCap.jsonPath().getList("results.accepted", Boolean.class))
+        .hasSize(1000)
+        .containsOnly(true);
+    assertThat(charges("key_id = $1", k.id())).isEqualTo(1000);
+    assertThat(balance(account)).isEqualTo(9_000_000).isEqualTo(ledgerSum(account));
+  }
+
+  @ConfigProperty(name = "quarkus.http.limits.max-body-size")
+  io.quarkus.runtime.configuration.MemorySize maxBody;
+
+  /**
+   * A batch of two $0.01 records for the key, padded with JSON white space to exactly {@code size}
+   * bytes: valid JSON that would be charged if it were read.
+   */
+  private static String paddedBatch(String keyId, long size) {
+    String head = "[";
+    String tail =
+        "{\"requestId\":\"pad-"
+            + UUID.randomUUID()
+            + "\",\"keyId\":\""
+            + keyId
+            + "\",\"costUsd\":\"0.01\"},{\"requestId\":\"pad-"
+            + UUID.randomUUID()
+            + "\",\"keyId\":\""
+            + keyId
+            + "\",\"costUsd\":\"0.01\"}]";
+    String body = head + " ".repeat((int) (size - head.length() - tail.length())) + tail;
+    assertThat(body.getBytes(StandardCharsets.UTF_8)).hasSize((int) size);
+    return body;
+  }
+
+  @TestHTTPResource("/api/usage")
+  URI usageUri;
+
+  /** POST /api/usage with the JDK client (HTTP/1.1), which can send Expect: 100-continue. */
+  private HttpResponse<String> rawPost(
+      String token, HttpRequest.BodyPublisher body, boolean expectContinue) throws Exception {
+    HttpClient client =
+        HttpClient.newBuilder()
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(10))
+            .build();
+    HttpRequest req =
+        HttpRequest.newBuilder(usageUri)
+            .timeout(Duration.ofSeconds(60))
+            .expectContinue(expectContinue)
+            .header("Authorization", "Bearer " + token)
+            .header("Content-Type", "application/json")
+            .POST(body)
+            .build();
+    return client.send(req, HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void s5ABodyOverTheLimitIs413NeverA5xxAndChargesNothing() throws Exception {
+    String account = Fixtures.account();
+    fx.credit(account, "1.00");
+    var k = fx.key(fx.group(true), account);
+    long limit = maxBody.asLongValue();
+    assertThat(limit).isEqualTo(4L * 1024 * 1024);
+    String token = fx.gatewayToken();
+    // with Content-Length: refused before a byte of the body is read. The client asks first
+    // (Expect: 100-continue) and so sees the 413 instead of a broken pipe while it sends 4 MiB
+    byte[] over = paddedBatch(k.id(), limit + 1).getBytes(StandardCharsets.UTF_8);
+    HttpResponse<String> withLength =
+        rawPost(token, HttpRequest.BodyPublishers.ofByteArray(over), true);
+    assertThat(withLength.statusCode()).as(withLength.body()).isEqualTo(413);
+    // chunked (no Content-Length): the limit is counted while reading
+    HttpResponse<String> chunked =
+        rawPost(
+            token,
+            HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(over)),
+            false);
+    assertThat(chunked.statusCode()).as(chunked.body()).isEqualTo(413);
+    assertThat(longQuery("select count(*) from ledger where key_id = $1", k.id())).isZero();
+    assertThat(balance(account)).isEqualTo(1_000_000);
+    // a body of exactly the limit is read and charged
+    Response atLimit =
+        given()
+            .auth()
+            .oauth2(token)
+            .contentType(ContentType.JSON)
+            .body(paddedBatch(k.id(), limit))
+            .post("/api/usage");
+    atLimit.then().statusCode(200);
+    assertThat(atLimit.jsonPath().getList("results.accepted", Boolean.class))
+        .containsExactly(true, true);
+    assertThat(balance(account)).isEqualTo(980_000).isEqualTo(ledgerSum(account));
   }
 
   @Test

@@ -7,17 +7,32 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** The service's clock in tests: system time shifted by an offset a test may move. */
+/**
+ * The service's clock in tests: system time shifted by an offset a test may move, or stopped at an
+ * instant ({@link #freeze}) when a test needs the exact millisecond a decision is made at.
+ */
 @Singleton
 public class TestClock extends Clock {
   private volatile Duration offset = Duration.ZERO;
+  private volatile Instant frozen;
 
   public void shift(Duration d) {
+    frozen = null;
     offset = d;
+  }
+
+  /**
+   * Stops the clock at {@code at}: every now() returns exactly it until the next freeze, setNow or
+   * reset. A running clock moves on while a request travels, so a boundary check at "T minus 1 ms"
+   * could be decided after T.
+   */
+  public void freeze(Instant at) {
+    frozen = at;
   }
 
   /** Makes now() land on {@code at} (then time runs on from there). */
   public void setNow(Instant at) {
+    frozen = null;
     offset = Duration.between(Instant.now(), at);
   }
 
@@ -34,6 +49,7 @@ public class TestClock extends Clock {
   }
 
   public void reset() {
+    frozen = null;
     offset = Duration.ZERO;
   }
 
@@ -49,6 +65,7 @@ public class TestClock extends Clock {
 
   @Override
   public Instant instant() {
-    return Instant.now().plus(offset);
+    Instant f = frozen;
+    return f != null ? f : Instant.now().plus(offset);
   }
 }
