@@ -36,6 +36,9 @@ class BruteForceTests {
   @Inject InvalidKeyGuard guard;
   @Inject TestClock clock;
 
+  @io.quarkus.test.common.http.TestHTTPResource("/api/authorize")
+  java.net.URI authorizeUrl;
+
   @ConfigProperty(name = "kafka.bootstrap.servers")
   String bootstrap;
 
@@ -71,12 +74,37 @@ class BruteForceTests {
         .post("/api/authorize");
   }
 
+  // one keep-alive connection and Jackson for the loops: RestAssured's JSON paths cost ~50 ms each
+  private static final java.net.http.HttpClient HTTP =
+      java.net.http.HttpClient.newBuilder()
+          .version(java.net.http.HttpClient.Version.HTTP_1_1)
+          .build();
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
+  private java.net.http.HttpResponse<String> fast(String key, String clientIp) throws Exception {
+    return HTTP.send(
+        java.net.http.HttpRequest.newBuilder(authorizeUrl)
+            .header("X-Keywarden-Gateway-Secret", "test-gateway-secret")
+            .header("Content-Type", "application/json")
+            .POST(
+                java.net.http.HttpRequest.BodyPublishers.ofString(
+                    JSON.writeValueAsString(Map.of("key", key, "clientIp", clientIp))))
+            .build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+  }
+
+  private String fastCode(String key, String clientIp) throws Exception {
+    return JSON.readTree(fast(key, clientIp).body()).path("code").asText();
+  }
+
   private static String wrongKey() {
     return KeyFormat.generate(KeyFormat.DEFAULT_PREFIX); // a good checksum, but no such key
   }
 
   @Test
-  void aThousandWrongKeysFromOneAddressGet429AfterTheLimitAndTheAddressLearnsNothingMore() {
+  void aThousandWrongKeysFromOneAddressGet429AfterTheLimitAndTheAddressLearnsNothingMore()
+      throws Exception {
     String account = Fixtures.account();
     fx.credit(account, "1.00");
     var good = fx.key(fx.group(true), account);
@@ -86,17 +114,18 @@ class BruteForceTests {
     int invalid = 0;
     int limited = 0;
     for (int i = 0; i < 1_000; i++) {
-      Response r = authorize(wrongKey(), attacker);
-      r.then().statusCode(200);
-      String code = r.jsonPath().getString("code");
+      java.net.http.HttpResponse<String> r = fast(wrongKey(), attacker);
+      assertThat(r.statusCode()).isEqualTo(200);
+      var body = JSON.readTree(r.body());
+      String code = body.path("code").asText();
       if (code.equals("INVALID_KEY")) {
         invalid++;
         assertThat(limited).as("no wrong key is answered once the address is blocked").isZero();
       } else {
         assertThat(code).isEqualTo("RATE_LIMITED");
-        assertThat(r.jsonPath().getBoolean("allowed")).isFalse();
-        assertThat(r.jsonPath().getInt("retryAfterSeconds")).isBetween(1, 60);
-        assertThat(r.header("Retry-After")).isNotNull();
+        assertThat(body.path("allowed").asBoolean(true)).isFalse();
+        assertThat(body.path("retryAfterSeconds").asInt()).isBetween(1, 60);
+        assertThat(r.headers().firstValue("Retry-After")).isPresent();
         limited++;
       }
     }
@@ -119,13 +148,12 @@ class BruteForceTests {
   }
 
   @Test
-  void badChecksumsCountTooAndAreStillRejectedBeforeAnyLookup() {
+  void badChecksumsCountTooAndAreStillRejectedBeforeAnyLookup() throws Exception {
     String good = wrongKey();
     String badCrc = good.substring(0, good.length() - 2) + (good.endsWith("AA") ? "BB" : "AA");
     long lookupsBefore = projection.lookups();
     for (int i = 0; i < LIMIT; i++) {
-      assertThat(authorize(badCrc, "198.51.100.9").jsonPath().getString("code"))
-          .isEqualTo("INVALID_KEY");
+      assertThat(fastCode(badCrc, "198.51.100.9")).isEqualTo("INVALID_KEY");
     }
     assertThat(authorize(badCrc, "198.51.100.9").jsonPath().getString("code"))
         .isEqualTo("RATE_LIMITED");
@@ -133,14 +161,13 @@ class BruteForceTests {
   }
 
   @Test
-  void aRevokedKeyBeingTriedIsNotCountedAsAGuess() {
+  void aRevokedKeyBeingTriedIsNotCountedAsAGuess() throws Exception {
     String account = Fixtures.account();
     fx.credit(account, "1.00");
     var k = fx.key(fx.group(true), account);
     fx.update(k, KeyEventType.REVOKED, s -> s.status = KeyStatus.REVOKED);
     for (int i = 0; i < LIMIT + 50; i++) {
-      assertThat(authorize(k.secret, "198.51.100.10").jsonPath().getString("code"))
-          .isEqualTo("REVOKED");
+      assertThat(fastCode(k.secret, "198.51.100.10")).isEqualTo("REVOKED");
     }
   }
 
