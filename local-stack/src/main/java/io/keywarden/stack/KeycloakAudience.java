@@ -103,7 +103,7 @@ final class KeycloakAudience {
     return m;
   }
 
-  private static String adminToken(HttpClient http, String keycloakUrl) throws IOException {
+  static String adminToken(HttpClient http, String keycloakUrl) throws IOException {
     String form = "grant_type=password&client_id=admin-cli&username=admin&password=admin";
     HttpRequest r =
         HttpRequest.newBuilder(
@@ -128,7 +128,7 @@ final class KeycloakAudience {
         .build();
   }
 
-  private static JsonNode send(HttpClient http, HttpRequest r) throws IOException {
+  static JsonNode send(HttpClient http, HttpRequest r) throws IOException {
     HttpResponse<String> res = call(http, r);
     if (res.statusCode() != 200) {
       throw new IOException("Keycloak " + r.uri().getPath() + ": HTTP " + res.statusCode());
@@ -136,7 +136,7 @@ final class KeycloakAudience {
     return JSON.readTree(res.body());
   }
 
-  private static HttpResponse<String> call(HttpClient http, HttpRequest r) throws IOException {
+  static HttpResponse<String> call(HttpClient http, HttpRequest r) throws IOException {
     try {
       return http.send(r, HttpResponse.BodyHandlers.ofString());
     } catch (InterruptedException e) {
