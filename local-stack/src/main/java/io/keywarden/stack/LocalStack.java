@@ -588,8 +588,31 @@ public final class LocalStack implements AutoCloseable {
               config.logDir().resolve("keycloak.log"));
       waitForHttp200(
           keycloak, KeycloakDistribution.wellKnownUrl(config.keycloakPort()), START_TIMEOUT);
+      ensureAudience();
     } catch (IOException e) {
       throw new UncheckedIOException("Keycloak did not start; see " + config.logDir(), e);
+    }
+  }
+
+  /** A realm imported before its clients had the services' audience mapper gets it now. */
+  private void ensureAudience() {
+    try {
+      List<String> changed = KeycloakAudience.ensure(keycloakUrl(), REALM);
+      if (!changed.isEmpty()) {
+        LOG.info(
+            "Keycloak: clients "
+                + changed
+                + " now put audience "
+                + KeycloakAudience.AUDIENCE
+                + " into their tokens (the services require it)");
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.warning(
+          "Keycloak: could not check the clients' audience mapper ("
+              + e.getMessage()
+              + "); tokens without audience "
+              + KeycloakAudience.AUDIENCE
+              + " are refused by the services");
     }
   }
 

@@ -167,6 +167,61 @@ class LocalStackTests {
   }
 
   @Test
+  @Order(3)
+  void aRealmImportedBeforeTheAudienceMapperGetsItOnStart() throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    String kc = stack.keycloakUrl();
+    String admin = KeycloakAudience.adminToken(http, kc);
+    String clients = kc + "/admin/realms/" + LocalStack.REALM + "/clients";
+    // as in a realm an older version imported: keywarden-cli without the mapper
+    JsonNode cli =
+        KeycloakAudience.send(http, adminGet(clients + "?clientId=keywarden-cli", admin)).get(0);
+    for (JsonNode m : cli.path("protocolMappers")) {
+      if (m.path("name").asText().equals(KeycloakAudience.MAPPER_NAME)) {
+        var delete =
+            java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(
+                        clients
+                            + "/"
+                            + cli.path("id").asText()
+                            + "/protocol-mappers/models/"
+                            + m.path("id").asText()))
+                .header("Authorization", "Bearer " + admin)
+                .DELETE()
+                .build();
+        assertThat(KeycloakAudience.call(http, delete).statusCode()).isEqualTo(204);
+      }
+    }
+    assertThat(audience(http, kc)).doesNotContain(KeycloakAudience.AUDIENCE);
+
+    assertThat(KeycloakAudience.ensure(kc, LocalStack.REALM)).containsExactly("keywarden-cli");
+    assertThat(audience(http, kc)).contains(KeycloakAudience.AUDIENCE);
+    assertThat(KeycloakAudience.ensure(kc, LocalStack.REALM)).isEmpty();
+  }
+
+  private static java.net.http.HttpRequest adminGet(String url, String token) {
+    return java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
+        .header("Authorization", "Bearer " + token)
+        .GET()
+        .build();
+  }
+
+  /** The aud claim of a new (not cached) token alice gets through keywarden-cli. */
+  private static String audience(java.net.http.HttpClient http, String kc) throws Exception {
+    var grant =
+        java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(
+                    kc + "/realms/" + LocalStack.REALM + "/protocol/openid-connect/token"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(
+                java.net.http.HttpRequest.BodyPublishers.ofString(
+                    "grant_type=password&client_id=keywarden-cli&username=alice&password=alice"))
+            .build();
+    String token = KeycloakAudience.send(http, grant).path("access_token").asText();
+    return Tokens.claims(token).path("aud").toString();
+  }
+
+  @Test
   @Order(4)
   void smtpSinkAcceptsMailAndSavesIt() throws Exception {
     com.icegreen.greenmail.util.GreenMailUtil.sendTextEmail(

@@ -40,10 +40,9 @@ import org.junit.jupiter.api.Test;
  * under its original signature, and tokens of another realm of the same Keycloak. Each is a 401
  * problem and changes nothing.
  *
- * <p>Audience: key-service sets no {@code quarkus.oidc.token.audience}, so quarkus-oidc does not
- * check {@code aud} of access tokens; a token any client of the realm obtained for a user is
- * accepted with that user's realm roles (the expiry test below relies on it: its tokens come from a
- * client created for the test).
+ * <p>Audience: key-service accepts only access tokens whose {@code aud} holds {@code keywarden-api}
+ * ({@code quarkus.oidc.token.audience}); the realm's clients add it. A token another client of the
+ * same realm obtained for the same user, without that audience, is refused.
  */
 @QuarkusTest
 @QuarkusTestResource(KeywardenStackResource.class)
@@ -65,7 +64,7 @@ class BearerTokenTests {
   void expiredTokensAre401EvenAfterTheyWereVerifiedAndCached() {
     String client = "kw-short-" + UUID.randomUUID().toString().substring(0, 8);
     int lifespan = 8;
-    KeycloakAdmin.createShortLivedClient("keywarden", client, lifespan);
+    KeycloakAdmin.createShortLivedClient("keywarden", client, lifespan, true);
     try {
       String alice = passwordGrant(Stack.issuer(), client, "alice");
       String carol = passwordGrant(Stack.issuer(), client, "carol");
@@ -92,6 +91,25 @@ class BearerTokenTests {
           .pollInterval(Duration.ofMillis(100))
           .until(() -> System.currentTimeMillis() >= expiresAtMillis + 100);
       assertAllRefusedAndNothingChanged(List.of(new Bad("expired", alice, carol)), id);
+    } finally {
+      KeycloakAdmin.deleteClient("keywarden", client);
+    }
+  }
+
+  @Test
+  void tokensMeantForAnotherClientOfTheRealmAre401() {
+    assertThat(Tokens.claims(Tokens.password(Stack.issuer(), "alice")).path("aud").toString())
+        .as("the realm's own clients put the services' audience into their tokens")
+        .contains("keywarden-api");
+    String client = "kw-other-app-" + UUID.randomUUID().toString().substring(0, 8);
+    KeycloakAdmin.createShortLivedClient("keywarden", client, 300, false);
+    try {
+      String alice = passwordGrant(Stack.issuer(), client, "alice");
+      String carol = passwordGrant(Stack.issuer(), client, "carol");
+      assertThat(Tokens.claims(alice).path("azp").asText()).isEqualTo(client);
+      assertThat(Tokens.claims(alice).path("aud").toString()).doesNotContain("keywarden-api");
+      assertAllRefusedAndNothingChanged(
+          List.of(new Bad("wrong audience", alice, carol)), aliceKey());
     } finally {
       KeycloakAdmin.deleteClient("keywarden", client);
     }

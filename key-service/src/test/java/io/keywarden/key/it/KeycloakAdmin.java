@@ -42,20 +42,33 @@ final class KeycloakAdmin {
     return given().baseUri(url()).auth().oauth2(token).contentType("application/json");
   }
 
-  /** A public client with direct access grants whose access tokens live {@code seconds}. */
-  static void createShortLivedClient(String realm, String clientId, int seconds) {
-    admin()
-        .body(
-            Map.of(
-                "clientId", clientId,
-                "enabled", true,
-                "publicClient", true,
-                "standardFlowEnabled", false,
-                "directAccessGrantsEnabled", true,
-                "attributes", Map.of("access.token.lifespan", String.valueOf(seconds))))
-        .post("/admin/realms/" + realm + "/clients")
-        .then()
-        .statusCode(201);
+  /**
+   * A public client with direct access grants whose access tokens live {@code seconds}; with {@code
+   * keywardenAudience} its tokens carry the services' audience as the realm's own clients' do.
+   */
+  static void createShortLivedClient(
+      String realm, String clientId, int seconds, boolean keywardenAudience) {
+    Map<String, Object> client = new java.util.HashMap<>();
+    client.put("clientId", clientId);
+    client.put("enabled", true);
+    client.put("publicClient", true);
+    client.put("standardFlowEnabled", false);
+    client.put("directAccessGrantsEnabled", true);
+    client.put("attributes", Map.of("access.token.lifespan", String.valueOf(seconds)));
+    if (keywardenAudience) {
+      client.put(
+          "protocolMappers",
+          List.of(
+              Map.of(
+                  "name", "keywarden-api audience",
+                  "protocol", "openid-connect",
+                  "protocolMapper", "oidc-audience-mapper",
+                  "config",
+                      Map.of(
+                          "included.custom.audience", "keywarden-api",
+                          "access.token.claim", "true"))));
+    }
+    admin().body(client).post("/admin/realms/" + realm + "/clients").then().statusCode(201);
   }
 
   static void deleteClient(String realm, String clientId) {
