@@ -3,43 +3,24 @@ package io.keywarden.usage.authz;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.time.Clock;
+import io.keywarden.usage.TestClock;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import org.junit.jupiter.api.Test;
 
 /** The brute-force guard on its own, with a clock the test moves. */
 class InvalidKeyGuardTests {
-  /** A clock set by hand. */
-  static final class HandClock extends Clock {
-    Instant now;
-
-    HandClock(Instant now) {
-      this.now = now;
-    }
-
-    @Override
-    public ZoneId getZone() {
-      return ZoneOffset.UTC;
-    }
-
-    @Override
-    public Clock withZone(ZoneId zone) {
-      return this;
-    }
-
-    @Override
-    public Instant instant() {
-      return now;
-    }
-  }
-
   private static final Instant MINUTE = Instant.parse("2026-11-24T03:00:00Z");
+
+  /** The service's test clock, stopped at {@code at}. */
+  private static TestClock clock(Instant at) {
+    TestClock c = new TestClock();
+    c.freeze(at);
+    return c;
+  }
 
   @Test
   void anAddressIsBlockedAtTheLimitUntilItsMinuteEndsAndOthersAreNot() {
-    HandClock clock = new HandClock(MINUTE.plusSeconds(15));
+    TestClock clock = clock(MINUTE.plusSeconds(15));
     InvalidKeyGuard guard = new InvalidKeyGuard(3, clock);
     for (int i = 0; i < 2; i++) {
       guard.invalid("192.0.2.1");
@@ -49,9 +30,9 @@ class InvalidKeyGuardTests {
     assertThat(guard.blockedFor("192.0.2.1")).isEqualTo(45); // the rest of its minute
     assertThat(guard.blockedFor("192.0.2.2")).isZero();
     assertThat(guard.blockedFor(null)).isZero();
-    clock.now = MINUTE.plusSeconds(59).plusMillis(999);
+    clock.freeze(MINUTE.plusSeconds(59).plusMillis(999));
     assertThat(guard.blockedFor("192.0.2.1")).isEqualTo(1);
-    clock.now = MINUTE.plusSeconds(60);
+    clock.freeze(MINUTE.plusSeconds(60));
     assertThat(guard.blockedFor("192.0.2.1")).isZero();
     guard.invalid("192.0.2.1"); // a new minute counts from zero
     assertThat(guard.blockedFor("192.0.2.1")).isZero();
@@ -60,7 +41,7 @@ class InvalidKeyGuardTests {
 
   @Test
   void anIpv6AddressCountsByItsSlash64() {
-    HandClock clock = new HandClock(MINUTE);
+    TestClock clock = clock(MINUTE);
     InvalidKeyGuard guard = new InvalidKeyGuard(2, clock);
     guard.invalid("2001:db8:7:1::a");
     guard.invalid("2001:DB8:7:1:ffff::b");
@@ -73,18 +54,18 @@ class InvalidKeyGuardTests {
 
   @Test
   void zeroTurnsTheGuardOffAndANegativeLimitIsRefused() {
-    InvalidKeyGuard off = new InvalidKeyGuard(0, new HandClock(MINUTE));
+    InvalidKeyGuard off = new InvalidKeyGuard(0, clock(MINUTE));
     for (int i = 0; i < 1_000; i++) {
       off.invalid("192.0.2.1");
     }
     assertThat(off.blockedFor("192.0.2.1")).isZero();
-    assertThatThrownBy(() -> new InvalidKeyGuard(-1, new HandClock(MINUTE)))
+    assertThatThrownBy(() -> new InvalidKeyGuard(-1, clock(MINUTE)))
         .hasMessageContaining("kw.usage.invalid-keys-per-minute");
   }
 
   @Test
   void pastTheTrackedAddressesNewOnesGoUncountedUntilTheNextMinute() {
-    HandClock clock = new HandClock(MINUTE);
+    TestClock clock = clock(MINUTE);
     InvalidKeyGuard guard = new InvalidKeyGuard(1, clock);
     for (int i = 0; i < InvalidKeyGuard.MAX_TRACKED; i++) {
       guard.invalid("10." + (i >> 16) + "." + ((i >> 8) & 255) + "." + (i & 255));
@@ -92,7 +73,7 @@ class InvalidKeyGuardTests {
     assertThat(guard.blockedFor("10.0.0.0")).isPositive();
     guard.invalid("192.0.2.77"); // one address too many this minute
     assertThat(guard.blockedFor("192.0.2.77")).isZero();
-    clock.now = MINUTE.plusSeconds(60);
+    clock.freeze(MINUTE.plusSeconds(60));
     guard.invalid("192.0.2.77");
     assertThat(guard.blockedFor("192.0.2.77")).isPositive();
   }
