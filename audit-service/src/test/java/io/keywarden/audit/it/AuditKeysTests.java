@@ -3,6 +3,7 @@ package io.keywarden.audit.it;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.equalTo;
 
 import io.keywarden.contracts.Topics;
 import io.keywarden.contracts.events.KeyEventType;
@@ -114,6 +115,81 @@ class AuditKeysTests {
     assertThat(dead).hasSize(2);
     assertThat(new String(dead.get(0).headers().lastHeader("dead-letter-reason").value()))
         .isNotBlank();
+  }
+
+  /** E6: a CloudEvent of spec version 99 and a 2 MB value, each dead-lettered with its origin. */
+  @Test
+  void version99AndA2MbValueGoToTheDeadLetterTopicWithTheirOriginAndHealthStaysUp()
+      throws Exception {
+    String poisonKey = "poison-big-" + System.nanoTime();
+    KeySnapshot v99 = Events.key("acct-poison", "v99", KeyStatus.ACTIVE, TestClock.now(), 1);
+    String v99Json =
+        io.keywarden.contracts.events.EventCodec.encode(
+                io.keywarden.contracts.events.CloudEvent.of(
+                    KeyEventType.CREATED.type(), "/key-service", v99.keyId(), TestClock.now(), v99))
+            .replace("\"specversion\":\"1.0\"", "\"specversion\":\"99\"");
+    assertThat(v99Json).contains("\"specversion\":\"99\"");
+    String big = "{\"specversion\":\"1.0\",\"pad\":\"" + "x".repeat(2 * 1024 * 1024);
+    KeySnapshot after =
+        Events.key("acct-poison", "after-big", KeyStatus.ACTIVE, TestClock.now(), 1);
+    Map<String, Long> offsets = new java.util.HashMap<>();
+    int partition;
+    java.util.Properties p = new java.util.Properties();
+    p.put("bootstrap.servers", Events.bootstrap());
+    p.put("key.serializer", org.apache.kafka.common.serialization.StringSerializer.class.getName());
+    p.put(
+        "value.serializer", org.apache.kafka.common.serialization.StringSerializer.class.getName());
+    p.put("compression.type", "gzip"); // 2 MB of one letter is a few KB on the broker
+    p.put("max.request.size", String.valueOf(4 * 1024 * 1024));
+    try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, String>(p)) {
+      var m1 =
+          producer
+              .send(
+                  new org.apache.kafka.clients.producer.ProducerRecord<>(
+                      Topics.KEY_EVENTS, poisonKey, v99Json))
+              .get(10, java.util.concurrent.TimeUnit.SECONDS);
+      var m2 =
+          producer
+              .send(
+                  new org.apache.kafka.clients.producer.ProducerRecord<>(
+                      Topics.KEY_EVENTS, poisonKey, big))
+              .get(10, java.util.concurrent.TimeUnit.SECONDS);
+      offsets.put("v99", m1.offset());
+      offsets.put("big", m2.offset());
+      partition = m1.partition();
+    }
+    // same record key, so the same partition: it can only apply if the stream went on
+    Events.send(
+        Topics.KEY_EVENTS,
+        poisonKey,
+        io.keywarden.contracts.events.CloudEvent.of(
+            KeyEventType.CREATED.type(), "/key-service", after.keyId(), TestClock.now(), after));
+
+    await().atMost(Duration.ofSeconds(60)).until(() -> listed(after.keyId()) != null);
+    assertThat(listed(v99.keyId())).as("the version-99 event must not be applied").isNull();
+    var dead =
+        Events.readAll("keywarden.key-events.audit-service.dlt", Duration.ofSeconds(5)).stream()
+            .filter(r -> poisonKey.equals(r.key()))
+            .toList();
+    assertThat(dead).hasSize(2);
+    assertThat(dead.get(0).value()).isEqualTo(v99Json);
+    assertThat(dead.get(1).value()).isEqualTo(big);
+    String[] names = {"v99", "big"};
+    for (int i = 0; i < 2; i++) {
+      var h = dead.get(i).headers();
+      assertThat(header(h, "dead-letter-reason")).as(names[i]).isNotBlank();
+      assertThat(header(h, "dead-letter-topic")).as(names[i]).isEqualTo(Topics.KEY_EVENTS);
+      assertThat(header(h, "dead-letter-partition")).as(names[i]).isEqualTo("" + partition);
+      assertThat(header(h, "dead-letter-offset"))
+          .as(names[i])
+          .isEqualTo("" + offsets.get(names[i]));
+    }
+    given().get("/q/health").then().statusCode(200).body("status", equalTo("UP"));
+  }
+
+  static String header(org.apache.kafka.common.header.Headers headers, String name) {
+    var h = headers.lastHeader(name);
+    return h == null ? null : new String(h.value(), java.nio.charset.StandardCharsets.UTF_8);
   }
 
   @Test

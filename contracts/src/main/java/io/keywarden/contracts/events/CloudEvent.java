@@ -16,11 +16,21 @@ public record CloudEvent<T>(
     String subject,
     String datacontenttype,
     T data) {
+  /** The only specversion this contract reads and writes; any other is a poison record. */
+  public static final String SPEC_VERSION = "1.0";
+
   public static final String CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8";
 
   public static <T> CloudEvent<T> of(
       String type, String source, String subject, Instant time, T data) {
     return new CloudEvent<>(
-        "1.0", UUID.randomUUID().toString(), type, source, time, subject, "application/json", data);
+        SPEC_VERSION,
+        UUID.randomUUID().toString(),
+        type,
+        source,
+        time,
+        subject,
+        "application/json",
+        data);
   }
 }

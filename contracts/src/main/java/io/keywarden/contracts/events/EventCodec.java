@@ -68,6 +68,10 @@ public final class EventCodec {
     if (root == null || !root.isObject()) {
       throw new MalformedEventException("not a JSON object");
     }
+    String specversion = text(root, "specversion");
+    if (!CloudEvent.SPEC_VERSION.equals(specversion)) {
+      throw new MalformedEventException("unsupported CloudEvents specversion " + specversion);
+    }
     String type = text(root, "type");
     String id = text(root, "id");
     Class<?> dataType = DATA_TYPES.get(type);
@@ -82,7 +86,7 @@ public final class EventCodec {
       Object payload = MAPPER.treeToValue(data, dataType);
       Instant time = root.hasNonNull("time") ? Instant.parse(root.get("time").asText()) : null;
       return new CloudEvent<>(
-          text(root, "specversion"),
+          specversion,
           id,
           type,
           text(root, "source"),
