@@ -118,26 +118,20 @@ public class ProblemMappers {
       return problem(409, "Conflict", "conflicts with an existing record; retry", null);
     }
     LOG.errorf("database error %s", e.getSqlState());
-    return problem(503, "Service unavailable", "the database is unavailable; retry later", null);
+    return unavailable();
   }
 
   @ServerExceptionMapper
   public Response hibernate(HibernateException e) {
     LOG.errorf("persistence error %s", e.getClass().getSimpleName());
-    return problem(503, "Service unavailable", "the database is unavailable; retry later", null);
-  }
-
-  /** The database dropped the connection mid-request (killed, restarted, a network cut). */
-  @ServerExceptionMapper
-  public Response connectionClosed(ClosedConnectionException e) {
-    LOG.errorf("database connection closed: %s", e.getMessage());
     return unavailable();
   }
 
   @ServerExceptionMapper(priority = 10_000)
   public Response any(Throwable e) {
     if (databaseUnreachable(e)) {
-      // wrapped on its way (a CompletionException, a Hibernate session): the same 503
+      // a connection closed or reset mid-request, or a database error wrapped on its way (a
+      // CompletionException, a Hibernate session): the same 503
       LOG.errorf("database unreachable: %s", e.getClass().getSimpleName());
       return unavailable();
     }

@@ -82,9 +82,9 @@ public class KeyCheck {
    * invalid keys before any check ({@link InvalidKeyGuard}).
    */
   public Result checkSecret(String secret, String clientIp, String model) {
-    int blocked = guard.blockedFor(clientIp);
-    if (blocked > 0) {
-      return new Result(DecisionCode.RATE_LIMITED, null, null, blocked);
+    Result blocked = blocked(clientIp);
+    if (blocked != null) {
+      return blocked;
     }
     if (!plausible(secret)) {
       guard.invalid(clientIp);
@@ -94,11 +94,14 @@ public class KeyCheck {
   }
 
   public Result checkHash(String hash, String clientIp, String model) {
-    int blocked = guard.blockedFor(clientIp);
-    if (blocked > 0) {
-      return new Result(DecisionCode.RATE_LIMITED, null, null, blocked);
-    }
-    return check(KeyProjection.Hash.parse(hash), clientIp, model);
+    Result blocked = blocked(clientIp);
+    return blocked != null ? blocked : check(KeyProjection.Hash.parse(hash), clientIp, model);
+  }
+
+  /** RATE_LIMITED with its Retry-After when the address is blocked ({@link InvalidKeyGuard}). */
+  private Result blocked(String clientIp) {
+    int seconds = guard.blockedFor(clientIp);
+    return seconds > 0 ? new Result(DecisionCode.RATE_LIMITED, null, null, seconds) : null;
   }
 
   private Result check(KeyProjection.Hash hash, String clientIp, String model) {
