@@ -21,8 +21,9 @@ public final class Money {
     if (text == null || text.isBlank()) {
       throw new IllegalArgumentException("must be a decimal string such as \"12.50\"");
     }
-    // by hand (runs for every usage record): \d{1,13}(\.\d{1,6})? after trimming
-    String t = text.trim();
+    // by hand (runs for every usage record): \d{1,13}(\.\d{1,6})? after stripping white space
+    // (strip, not trim: trim also drops NUL and other control characters, so "\u000012.50" passed)
+    String t = text.strip();
     int n = t.length();
     int i = 0;
     long whole = 0;

@@ -1,0 +1,48 @@
+package io.keywarden.contracts;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Jazzer: {@link IpAllowList#normalise} on any list of texts (the input split at new lines) either
+ * returns normalised entries or throws IllegalArgumentException naming the entry by index; what it
+ * returns normalises to itself, builds a matcher, and that matcher admits each network address it
+ * was built from. {@link IpAllowList#allows} never throws. Seeds: {@code
+ * IpAllowListFuzzTestsInputs}.
+ */
+class IpAllowListFuzzTests {
+
+  @FuzzTest(maxDuration = "5m")
+  void normalise(byte[] input) {
+    String text = new String(input, StandardCharsets.UTF_8);
+    List<String> entries = Arrays.asList(text.split("\n", -1));
+    List<String> out;
+    try {
+      out = IpAllowList.normalise(entries);
+    } catch (IllegalArgumentException e) {
+      assertThat(e.getMessage()).matches("(?s)(\\[\\d+\\] .+|has \\d+ entries.*)");
+      checkAllows(entries, IpAllowList.of(List.of()));
+      return;
+    }
+    assertThat(out).doesNotHaveDuplicates().hasSizeLessThanOrEqualTo(entries.size());
+    assertThat(IpAllowList.normalise(out)).as("normalise is idempotent").isEqualTo(out);
+    IpAllowList list = IpAllowList.of(out);
+    for (String e : out) {
+      assertThat(e).matches("[0-9a-f:.]+(/\\d{1,3})?");
+      String network = e.contains("/") ? e.substring(0, e.indexOf('/')) : e;
+      assertThat(list.allows(network)).as("%s admits its network address", e).isTrue();
+      assertThat(IpAllowList.of(List.of(e)).allows(network)).isTrue();
+    }
+    checkAllows(entries, list);
+  }
+
+  private static void checkAllows(List<String> candidates, IpAllowList list) {
+    for (String c : candidates) {
+      list.allows(c); // any answer, never an exception
+    }
+  }
+}
