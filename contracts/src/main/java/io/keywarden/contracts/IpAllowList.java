@@ -1,6 +1,7 @@
 package io.keywarden.contracts;
 
 import java.math.BigInteger;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
@@ -103,7 +104,15 @@ public final class IpAllowList {
         throw new IllegalArgumentException("has a bad prefix length");
       }
       prefix = Integer.parseInt(p);
-      if (prefix > max) {
+      if (bytes.length == 4 && addr.contains(":")) {
+        // an IPv4-mapped IPv6 address (::ffff:a.b.c.d), which the JDK hands back as IPv4: its
+        // prefix length counts IPv6 bits, /104 being the IPv4 /8; under /96 it is no IPv4 block
+        if (prefix < 96 || prefix > 128) {
+          throw new IllegalArgumentException(
+              "is an IPv4-mapped IPv6 address: its prefix length must be 96 to 128");
+        }
+        prefix -= 96;
+      } else if (prefix > max) {
         throw new IllegalArgumentException("has a prefix length over " + max);
       }
     }
@@ -122,7 +131,9 @@ public final class IpAllowList {
       t = t.substring(1, t.length() - 1);
     }
     if (t.contains(":")) {
-      if (!t.matches("[0-9A-Fa-f:.]+")) {
+      // the JDK parses a text as a literal only when it starts with a hex digit or ':'; anything
+      // else (".1:2") it sends to the name service: a DNS query for user input
+      if (!t.matches("[0-9A-Fa-f:][0-9A-Fa-f:.]*")) {
         return null;
       }
     } else if (!t.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
@@ -135,9 +146,9 @@ public final class IpAllowList {
       }
     }
     try {
-      // a literal never triggers a lookup; the checks above guarantee one
-      byte[] b = InetAddress.getByName(t).getAddress();
-      return b;
+      // a literal never triggers a lookup; the checks above guarantee one (and the tests install
+      // a resolver that records any lookup)
+      return InetAddress.getByName(t).getAddress();
     } catch (UnknownHostException | SecurityException e) {
       return null;
     }
@@ -158,8 +169,13 @@ public final class IpAllowList {
 
   private static String format(byte[] b) {
     try {
-      String s = InetAddress.getByAddress(b).getHostAddress().toLowerCase(Locale.ROOT);
-      return b.length == 16 ? compress(s) : s;
+      if (b.length == 16) {
+        // Inet6Address directly: InetAddress.getByAddress turns an IPv4-mapped network into IPv4
+        // text, which compress cannot read
+        return compress(
+            Inet6Address.getByAddress(null, b, -1).getHostAddress().toLowerCase(Locale.ROOT));
+      }
+      return InetAddress.getByAddress(b).getHostAddress();
     } catch (UnknownHostException e) {
       throw new IllegalStateException(e);
     }

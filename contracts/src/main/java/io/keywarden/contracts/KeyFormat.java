@@ -99,10 +99,15 @@ public final class KeyFormat {
 
   /** Display mask such as {@code sk-kw-Ab3d…x9Qz}: enough to recognise a key, useless to use it. */
   public static String mask(String secret) {
+    // counted in code points, not chars: a cut between the two halves of a surrogate pair left a
+    // lone surrogate, which is not text (UTF-8 encoders replace or refuse it)
     int prefixEnd = secret.startsWith(DEFAULT_PREFIX) ? DEFAULT_PREFIX.length() : 0;
-    if (secret.length() - prefixEnd < 12) {
-      return secret.substring(0, Math.min(secret.length(), prefixEnd + 2)) + "…";
+    int points = secret.codePointCount(prefixEnd, secret.length());
+    if (points < 12) {
+      return secret.substring(0, secret.offsetByCodePoints(prefixEnd, Math.min(points, 2))) + "…";
     }
-    return secret.substring(0, prefixEnd + 4) + "…" + secret.substring(secret.length() - 4);
+    return secret.substring(0, secret.offsetByCodePoints(prefixEnd, 4))
+        + "…"
+        + secret.substring(secret.offsetByCodePoints(secret.length(), -4));
   }
 }

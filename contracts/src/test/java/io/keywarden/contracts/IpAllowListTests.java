@@ -47,4 +47,42 @@ class IpAllowListTests {
     assertThatThrownBy(() -> IpAllowList.normalise(Collections.nCopies(65, "1.1.1.1")))
         .hasMessageContaining("at most 64");
   }
+
+  /**
+   * Found by IpAllowListFuzzTests: a text with a ':' that starts with neither a hex digit nor ':'
+   * went to the JDK's name service, a DNS query for user input. {@link RecordingResolverProvider}
+   * sees every lookup in this module's tests.
+   */
+  @Test
+  void neverLooksUpAHostName() {
+    int before = RecordingResolverProvider.LOOKUPS.size();
+    for (String bad : List.of(".2.3.:14", ".1:2", "[.1:2]", "..:", ".::1/64", "g::1", ":")) {
+      assertThatThrownBy(() -> IpAllowList.normalise(List.of(bad)))
+          .as(bad)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("[0] is not an IPv4 or IPv6 address or CIDR");
+      assertThat(IpAllowList.of(List.of("10.0.0.0/8")).allows(bad)).isFalse();
+    }
+    assertThat(
+            RecordingResolverProvider.LOOKUPS.subList(
+                before, RecordingResolverProvider.LOOKUPS.size()))
+        .isEmpty();
+  }
+
+  /** An IPv4-mapped address counts its prefix in IPv6 bits: ::ffff:10.0.0.0/104 is 10.0.0.0/8. */
+  @Test
+  void ipv4MappedPrefixesCountIpv6Bits() {
+    assertThat(
+            IpAllowList.normalise(
+                List.of("::ffff:10.1.2.3/104", "::FFFF:192.168.1.7", "::ffff:c0a8:107/128")))
+        .containsExactly("10.0.0.0/8", "192.168.1.7");
+    assertThatThrownBy(() -> IpAllowList.normalise(List.of("::ffff:10.0.0.0/8")))
+        .hasMessage("[0] is an IPv4-mapped IPv6 address: its prefix length must be 96 to 128");
+    assertThatThrownBy(() -> IpAllowList.normalise(List.of("::ffff:10.0.0.0/129")))
+        .hasMessageContaining("96 to 128");
+    IpAllowList list = IpAllowList.of(IpAllowList.normalise(List.of("::ffff:10.0.0.0/104")));
+    assertThat(list.allows("10.9.9.9")).isTrue();
+    assertThat(list.allows("::ffff:10.9.9.9")).isTrue();
+    assertThat(list.allows("11.0.0.1")).isFalse();
+  }
 }

@@ -59,4 +59,15 @@ class KeyFormatTests {
     assertThat(KeyFormat.hashesEqual(KeyFormat.sha256Hex(key), KeyFormat.sha256Hex(key))).isTrue();
     assertThat(KeyFormat.hashesEqual(KeyFormat.sha256Hex(key), KeyFormat.sha256Hex("x"))).isFalse();
   }
+
+  /** Found by KeyFormatFuzzTests: the mask cut an emoji in half, leaving a lone surrogate. */
+  @Test
+  void maskNeverSplitsACharacter() {
+    String key = "sk-kw-a" + "\uD83D\uDD11".repeat(12) + "b";
+    assertThat(KeyFormat.mask(key))
+        .isEqualTo("sk-kw-a" + "\uD83D\uDD11".repeat(3) + "…" + "\uD83D\uDD11".repeat(3) + "b");
+    assertThat(KeyFormat.mask("\uD83D\uDD11\uD83D\uDD11\uD83D\uDD11"))
+        .isEqualTo("\uD83D\uDD11\uD83D\uDD11…");
+    assertThat(KeyFormat.mask("sk-kw-")).isEqualTo("sk-kw-…");
+  }
 }

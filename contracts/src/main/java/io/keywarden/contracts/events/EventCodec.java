@@ -2,9 +2,11 @@ package io.keywarden.contracts.events;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import java.time.Instant;
@@ -35,6 +37,16 @@ public final class EventCodec {
           Map.entry(QuotaThreshold.EXHAUSTED, QuotaThreshold.class),
           Map.entry(KeyAlert.TYPE, KeyAlert.class));
 
+  /**
+   * Reads a record strictly: one JSON value and nothing after it, no member named twice (a record
+   * such as {@code {...} junk} or one with two "type" members is poison, not an event).
+   */
+  private static final ObjectReader STRICT_READER =
+      MAPPER
+          .reader()
+          .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION);
+
   private EventCodec() {}
 
   public static ObjectMapper mapper() {
@@ -61,7 +73,7 @@ public final class EventCodec {
     }
     JsonNode root;
     try {
-      root = MAPPER.readTree(json);
+      root = STRICT_READER.readTree(json);
     } catch (JsonProcessingException e) {
       throw new MalformedEventException("not JSON: " + e.getOriginalMessage());
     }

@@ -136,6 +136,24 @@ class EventCodecTests {
         .isInstanceOf(EventCodec.MalformedEventException.class);
   }
 
+  /** Found while fuzzing: the reader took the first JSON value and ignored what followed. */
+  @ParameterizedTest
+  @MethodSource("everyEventType")
+  void aRecordWithTrailingJunkOrADuplicateMemberIsPoison(CloudEvent<?> event) {
+    String json = EventCodec.encode(event);
+    assertThatThrownBy(() -> EventCodec.decode(json + " junk"))
+        .isInstanceOf(EventCodec.MalformedEventException.class)
+        .hasMessageStartingWith("not JSON");
+    assertThatThrownBy(() -> EventCodec.decode(json + json))
+        .isInstanceOf(EventCodec.MalformedEventException.class);
+    String twoTypes = json.replaceFirst("\\{", "{\"type\":\"keywarden.usage.denied\",");
+    assertThatThrownBy(() -> EventCodec.decode(twoTypes))
+        .isInstanceOf(EventCodec.MalformedEventException.class)
+        .hasMessageContaining("type");
+    // white space after the value is still fine
+    assertThat(EventCodec.decode(json + " \n")).isEqualTo(event);
+  }
+
   @org.junit.jupiter.api.Test
   void keyEventsNeverCarryASecretField() {
     String json = EventCodec.encode(everyEventType().findFirst().orElseThrow());
