@@ -13,6 +13,10 @@ import java.util.List;
  * returns normalises to itself, builds a matcher, and that matcher admits each network address it
  * was built from. {@link IpAllowList#allows} never throws. Seeds: {@code
  * IpAllowListFuzzTestsInputs}.
+ *
+ * <p>To fuzz: {@code JAZZER_FUZZ=1 ./mvnw -pl contracts test
+ * -Dtest='IpAllowListFuzzTests#normalise'} (5 minutes; a crashing input lands beside the seeds as
+ * {@code crash-<sha1>}: keep it, renamed, as a seed).
  */
 class IpAllowListFuzzTests {
 

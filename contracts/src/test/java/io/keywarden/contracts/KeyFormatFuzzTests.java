@@ -10,6 +10,10 @@ import java.nio.charset.StandardCharsets;
  * text passes the checksum only when it has the generated shape; a well-formed key built from the
  * input passes, and the same key with one character changed fails. Seeds: {@code
  * KeyFormatFuzzTestsInputs}.
+ *
+ * <p>To fuzz: {@code JAZZER_FUZZ=1 ./mvnw -pl contracts test -Dtest='KeyFormatFuzzTests#checksum'}
+ * (5 minutes; a crashing input lands beside the seeds as {@code crash-<sha1>}: keep it, renamed, as
+ * a seed).
  */
 class KeyFormatFuzzTests {
   private static final String P = KeyFormat.DEFAULT_PREFIX;

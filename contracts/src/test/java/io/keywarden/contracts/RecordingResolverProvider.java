@@ -12,8 +12,8 @@ import java.util.stream.Stream;
  * The JVM's host name resolver in contracts' tests (registered in META-INF/services): it records
  * every name looked up, then asks the built-in resolver. A parser of literal addresses must never
  * cause a lookup (a DNS query for user input is slow and leaks it to the resolver). The module's
- * surefire run turns the JDK's host name cache off (no-dns-cache.security), so a repeated lookup
- * is seen too, whichever test made it first.
+ * surefire run turns the JDK's host name cache off (no-dns-cache.security), so a repeated lookup is
+ * seen too, whichever test made it first.
  */
 public final class RecordingResolverProvider extends InetAddressResolverProvider {
   static final List<String> LOOKUPS = new CopyOnWriteArrayList<>();

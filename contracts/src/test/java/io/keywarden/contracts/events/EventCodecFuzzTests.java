@@ -11,6 +11,15 @@ import java.nio.charset.StandardCharsets;
  * MalformedEventException} (the consumer's dead-letter path); nothing else escapes. A decoded event
  * encodes and decodes back to an equal event. Seeds: {@code EventCodecFuzzTestsInputs}, one valid
  * event of each type among them.
+ *
+ * <p>To fuzz (one fuzz test per JVM; Jackson instrumented too, so the fuzzer sees its branches):
+ *
+ * <pre>
+ * JAZZER_FUZZ=1 ./mvnw -pl contracts test -Dtest='EventCodecFuzzTests#decode' \
+ *     -Djazzer.instrumentation_includes='io.keywarden.**:com.fasterxml.jackson.**'
+ * </pre>
+ *
+ * A crashing input lands beside the seeds as {@code crash-<sha1>}: keep it (renamed) as a seed.
  */
 class EventCodecFuzzTests {
 
