@@ -21,9 +21,10 @@ public final class Money {
     if (text == null || text.isBlank()) {
       throw new IllegalArgumentException("must be a decimal string such as \"12.50\"");
     }
-    // by hand (runs for every usage record): \d{1,13}(\.\d{1,6})? after stripping white space
-    // (strip, not trim: trim also drops NUL and other control characters, so "\u000012.50" passed)
-    String t = text.strip();
+    // by hand (runs for every usage record): \d{1,13}(\.\d{1,6})? after dropping spaces, tabs and
+    // line breaks around it (not trim: it drops NUL and every other control character, so
+    // "\u000012.50" passed)
+    String t = stripAsciiSpace(text);
     int n = t.length();
     int i = 0;
     long whole = 0;
@@ -57,6 +58,22 @@ public final class Money {
   }
 
   private static final long MAX_WHOLE_USD = 1_000_000_000_000L;
+
+  private static String stripAsciiSpace(String s) {
+    int from = 0;
+    int to = s.length();
+    while (from < to && isAsciiSpace(s.charAt(from))) {
+      from++;
+    }
+    while (to > from && isAsciiSpace(s.charAt(to - 1))) {
+      to--;
+    }
+    return s.substring(from, to);
+  }
+
+  private static boolean isAsciiSpace(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+  }
 
   private static boolean isDigit(char c) {
     return c >= '0' && c <= '9';

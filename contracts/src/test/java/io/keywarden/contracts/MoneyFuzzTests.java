@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  * seed).
  */
 class MoneyFuzzTests {
-  /** The documented grammar, after stripping white space. */
+  /** The documented grammar, after dropping spaces, tabs and line breaks around it. */
   private static final Pattern GRAMMAR = Pattern.compile("[0-9]{1,13}(\\.[0-9]{1,6})?");
 
   @FuzzTest(maxDuration = "5m")
@@ -62,7 +62,7 @@ class MoneyFuzzTests {
 
   /** What the amount is by the documented rule, or null when it must be refused. */
   static Long reference(String text) {
-    String t = text.strip();
+    String t = text.replaceAll("^[ \\t\\n\\r]+|[ \\t\\n\\r]+$", "");
     if (!GRAMMAR.matcher(t).matches()) {
       return null;
     }

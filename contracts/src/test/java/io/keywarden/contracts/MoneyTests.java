@@ -152,4 +152,16 @@ class MoneyTests {
       assertThat(parse(t)).as("[%s]", t).isEqualTo(formerParse(t));
     }
   }
+
+  /** Found by MoneyFuzzTests: trim() also dropped NUL and other control characters. */
+  @org.junit.jupiter.api.Test
+  void onlySpacesTabsAndLineBreaksMayStandAroundAnAmount() {
+    assertThat(Money.parseUsd(" \t12.50\r\n")).isEqualTo(12_500_000L);
+    for (String bad :
+        java.util.List.of("\u000012.50", "12.50\u0000", "\u001f12.50", "\u200312.50")) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> Money.parseUsd(bad))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("decimal");
+    }
+  }
 }
