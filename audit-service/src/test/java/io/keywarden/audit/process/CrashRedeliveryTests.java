@@ -171,6 +171,9 @@ class CrashRedeliveryTests {
     Instant created = Instant.now().minus(Duration.ofDays(9)); // NEVER_USED at once
     KeySnapshot k = RestartTests.key(account, "e4-created", created);
     String usedKey = UUID.randomUUID().toString();
+    // the first start migrates the database (Flyway), then the account's settings go in
+    ServiceProcess first =
+        audit("e4-first", Map.of("kw.audit.fault.hold-after-apply", k.keyId() + "," + usedKey));
     try (Connection c = db();
         PreparedStatement ps =
             c.prepareStatement(
@@ -180,8 +183,6 @@ class CrashRedeliveryTests {
       ps.setString(2, "http://127.0.0.1:" + hooks.getAddress().getPort() + "/e4");
       ps.executeUpdate();
     }
-    ServiceProcess first =
-        audit("e4-first", Map.of("kw.audit.fault.hold-after-apply", k.keyId() + "," + usedKey));
     Instant now = Instant.now();
     CloudEvent<UsageRecorded> usage =
         CloudEvent.of(
