@@ -28,16 +28,15 @@ public class EventFeeds {
 
   EventFeeds(
       AuditProjection projection,
-      @ConfigProperty(name = "kw.audit.fault.hold-after-apply")
-          Optional<List<String>> holdAfterApply) {
+      @ConfigProperty(name = "kw.fault.hold-after-apply") Optional<List<String>> holdAfterApply) {
     this.projection = projection;
     this.holdAfterApply = Set.copyOf(holdAfterApply.orElse(List.of()));
   }
 
   /**
-   * Fault hook for the crash tests (E4), off unless {@code kw.audit.fault.hold-after-apply} names
-   * record keys: a record with such a key is applied (its transaction committed, its alerts queued)
-   * and then never acknowledged, so its offset is not committed; the test kills the process in that
+   * Fault hook for the crash tests (E4), off unless {@code kw.fault.hold-after-apply} names record
+   * keys: a record with such a key is applied (its transaction committed, its alerts queued) and
+   * then never acknowledged, so its offset is not committed; the test kills the process in that
    * window.
    */
   private Uni<Void> afterApply(ConsumerRecord<String, String> record, Uni<Void> applied) {

@@ -173,7 +173,7 @@ class CrashRedeliveryTests {
     String usedKey = UUID.randomUUID().toString();
     // the first start migrates the database (Flyway), then the account's settings go in
     ServiceProcess first =
-        audit("e4-first", Map.of("kw.audit.fault.hold-after-apply", k.keyId() + "," + usedKey));
+        audit("e4-first", Map.of("kw.fault.hold-after-apply", k.keyId() + "," + usedKey));
     try (Connection c = db();
         PreparedStatement ps =
             c.prepareStatement(
