@@ -8,6 +8,9 @@
 # The machine's load changes both alike, so the ratios compare across runs better than the
 # absolute figures.
 #   bench/audit-sweep.sh [keys]
+#   bench/audit-sweep.sh scale [keys]   # a sweep that OPENS a finding on every key (default 2,000)
+#     and queues its alerts on 3 channels, then a sweep with all of them open: ms and the SQL
+#     statements each sweep sent (SweepScaleTests). Results: bench/audit-sweep-results.txt.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 keys="${1:-100000}"
@@ -17,6 +20,16 @@ if [ -z "${JAVA_HOME:-}" ]; then
   done
 fi
 cd "$here"
+if [ "${1:-}" = "scale" ]; then
+  keys="${2:-2000}"
+  echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+  ./mvnw -B -q --no-transfer-progress -pl contracts,local-stack,service-support,audit-service install -DskipTests -Dspotless.check.skip=true
+  ./mvnw -B --no-transfer-progress -pl audit-service test -Dspotless.check.skip=true \
+    -Dtest=SweepScaleTests -Dsurefire.failIfNoSpecifiedTests=false -Dkw.sweep-scale.keys="$keys" \
+    | grep '^SWEEP-SCALE'
+  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit 0
+fi
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 ./mvnw -B -q --no-transfer-progress -pl contracts,local-stack,audit-service install -DskipTests -Dspotless.check.skip=true
 ./mvnw -B --no-transfer-progress -pl audit-service test -Dspotless.check.skip=true \

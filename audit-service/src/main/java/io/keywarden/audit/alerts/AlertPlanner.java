@@ -13,7 +13,11 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -33,31 +37,123 @@ public class AlertPlanner {
     this.clock = clock;
   }
 
+  /** A finding that just opened or entered a new period, with its key. */
+  public record Raised(AuditKey key, Finding finding) {}
+
   /** Queues the alerts of a finding that just opened or entered a new period. */
   public Uni<Void> raise(AuditKey key, Finding finding) {
+    return raiseAll(List.of(new Raised(key, finding)));
+  }
+
+  /**
+   * Queues the alerts of many findings at once: one read of the accounts' settings and one insert
+   * per {@value #ROWS_PER_INSERT} deliveries, whatever the number of findings (a sweep that opens
+   * thousands of findings must not make a round trip per finding and channel).
+   */
+  public Uni<Void> raiseAll(List<Raised> raised) {
+    if (raised.isEmpty()) {
+      return Uni.createFrom().voidItem();
+    }
     return Uni.createFrom()
         .deferred(
-            () ->
-                AlertSettings.<AlertSettings>findById(key.account)
-                    .chain(
-                        settings -> {
-                          List<Channel> channels = channels(settings, finding.type);
-                          Uni<Void> chain = Uni.createFrom().voidItem();
-                          for (Channel c : channels) {
-                            chain =
-                                chain.chain(
-                                    () ->
-                                        queue(
-                                            key.keyId,
-                                            key.keyId,
-                                            key.account,
-                                            finding.id,
-                                            finding.type,
-                                            finding.period,
-                                            c));
+            () -> {
+              Set<String> accounts = new HashSet<>();
+              raised.forEach(r -> accounts.add(r.key().account));
+              return AlertSettings.<AlertSettings>list("account in ?1", List.copyOf(accounts))
+                  .chain(
+                      found -> {
+                        Map<String, AlertSettings> settings = new HashMap<>();
+                        found.forEach(s -> settings.put(s.account, s));
+                        List<Row> rows = new ArrayList<>();
+                        for (Raised r : raised) {
+                          for (Channel c :
+                              channels(settings.get(r.key().account), r.finding().type)) {
+                            rows.add(
+                                new Row(
+                                    r.key().keyId,
+                                    r.key().keyId,
+                                    r.key().account,
+                                    r.finding().id,
+                                    r.finding().type,
+                                    r.finding().period,
+                                    c));
                           }
-                          return chain;
-                        }));
+                        }
+                        return insert(rows, 0);
+                      });
+            });
+  }
+
+  /** One delivery to queue. */
+  record Row(
+      String scope,
+      String keyId,
+      String account,
+      UUID findingId,
+      String type,
+      String period,
+      Channel channel) {}
+
+  static final int ROWS_PER_INSERT = 1000;
+
+  private Uni<Void> insert(List<Row> rows, int from) {
+    if (from >= rows.size()) {
+      return Uni.createFrom().voidItem();
+    }
+    List<Row> chunk = rows.subList(from, Math.min(rows.size(), from + ROWS_PER_INSERT));
+    StringBuilder sql =
+        new StringBuilder(
+            "insert into alert_deliveries (id, scope, key_id, account, finding_id, finding_type,"
+                + " period, channel, status, attempts, next_attempt_at, created_at) values ");
+    for (int i = 0; i < chunk.size(); i++) {
+      if (i > 0) {
+        sql.append(", ");
+      }
+      sql.append("(:id")
+          .append(i)
+          .append(", :scope")
+          .append(i)
+          .append(", ")
+          .append(chunk.get(i).keyId() == null ? "null" : ":key" + i)
+          .append(", :account")
+          .append(i)
+          .append(", ")
+          .append(chunk.get(i).findingId() == null ? "null" : ":finding" + i)
+          .append(", :type")
+          .append(i)
+          .append(", :period")
+          .append(i)
+          .append(", :channel")
+          .append(i)
+          .append(", :status, 0, :now, :now)");
+    }
+    sql.append(" on conflict on constraint alert_deliveries_once_uq do nothing");
+    Instant now = clock.instant();
+    return Panache.getSession()
+        .chain(
+            s -> {
+              var q =
+                  s.createNativeQuery(sql.toString())
+                      .setParameter("status", AlertDelivery.PENDING)
+                      .setParameter("now", now);
+              for (int i = 0; i < chunk.size(); i++) {
+                Row r = chunk.get(i);
+                q.setParameter("id" + i, UUID.randomUUID())
+                    .setParameter("scope" + i, r.scope())
+                    .setParameter("account" + i, r.account())
+                    .setParameter("type" + i, r.type())
+                    .setParameter("period" + i, r.period())
+                    .setParameter("channel" + i, r.channel().wire());
+                if (r.keyId() != null) {
+                  q.setParameter("key" + i, r.keyId());
+                }
+                if (r.findingId() != null) {
+                  q.setParameter("finding" + i, r.findingId());
+                }
+              }
+              return q.executeUpdate();
+            })
+        .chain(() -> insert(rows, from + chunk.size()));
   }
 
   /** The channels of an immediate alert for a finding type under an account's settings. */
@@ -100,37 +196,6 @@ public class AlertPlanner {
       String type,
       String period,
       Channel channel) {
-    Instant now = clock.instant();
-    String sql =
-        "insert into alert_deliveries (id, scope, key_id, account, finding_id, finding_type,"
-            + " period, channel, status, attempts, next_attempt_at, created_at) values (:id,"
-            + " :scope, "
-            + (keyId == null ? "null" : ":keyId")
-            + ", :account, "
-            + (findingId == null ? "null" : ":findingId")
-            + ", :type, :period, :channel, :status, 0, :now, :now) on conflict on constraint"
-            + " alert_deliveries_once_uq do nothing";
-    return Panache.getSession()
-        .chain(
-            s -> {
-              var q =
-                  s.createNativeQuery(sql)
-                      .setParameter("id", UUID.randomUUID())
-                      .setParameter("scope", scope)
-                      .setParameter("account", account)
-                      .setParameter("type", type)
-                      .setParameter("period", period)
-                      .setParameter("channel", channel.wire())
-                      .setParameter("status", AlertDelivery.PENDING)
-                      .setParameter("now", now);
-              if (keyId != null) {
-                q.setParameter("keyId", keyId);
-              }
-              if (findingId != null) {
-                q.setParameter("findingId", findingId);
-              }
-              return q.executeUpdate();
-            })
-        .replaceWithVoid();
+    return insert(List.of(new Row(scope, keyId, account, findingId, type, period, channel)), 0);
   }
 }

@@ -16,6 +16,8 @@ import io.quarkus.mailer.reactive.ReactiveMailer;
 import io.quarkus.oidc.client.OidcClient;
 import io.quarkus.panache.common.Sort;
 import io.quarkus.scheduler.Scheduled;
+import io.quarkus.vertx.core.runtime.context.VertxContextSafetyToggle;
+import io.smallrye.common.vertx.VertxContext;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
@@ -34,6 +36,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Message;
@@ -56,6 +59,8 @@ public class DeliveryWorker {
   private final OidcClient oidc;
   private final WebClient http;
   private final String keyServiceUrl;
+  private final Vertx vertx;
+  private final AtomicInteger lanesBusy = new AtomicInteger();
 
   DeliveryWorker(
       AuditConfig config,
@@ -70,29 +75,56 @@ public class DeliveryWorker {
     this.kafka = kafka;
     this.mailer = mailer;
     this.oidc = oidc;
+    this.vertx = vertx;
     this.http = WebClient.create(vertx);
     this.keyServiceUrl = keyServiceUrl.replaceAll("/+$", "");
   }
 
+  /**
+   * Starts a sending lane in every free slot, up to {@code kw.audit.alerts.concurrency}, and
+   * returns at once: a lane stuck on a slow receiver (up to twice the timeout) holds its slot only,
+   * the other lanes and the next ticks go on sending everything else.
+   */
   @Scheduled(
       every = "${kw.audit.delivery-every}",
       delayed = "5s", // after the Kafka emitter is connected
       concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
-  Uni<Void> tick() {
-    return sendDue()
-        .onFailure()
-        .invoke(e -> LOG.warnf("delivery run failed: %s", e.getClass().getSimpleName()))
-        .onFailure()
-        .recoverWithNull()
-        .replaceWithVoid();
+  void tick() {
+    int lanes = config.alerts().concurrency();
+    for (int busy = lanesBusy.get(); busy < lanes; busy = lanesBusy.get()) {
+      if (lanesBusy.compareAndSet(busy, busy + 1)) {
+        lane()
+            .onFailure()
+            .invoke(e -> LOG.warnf("delivery run failed: %s", e.getClass().getSimpleName()))
+            .onFailure()
+            .recoverWithItem(0)
+            .subscribe()
+            .with(sent -> lanesBusy.decrementAndGet(), e -> lanesBusy.decrementAndGet());
+      }
+    }
   }
 
   /**
-   * Sends what is due now, one delivery after the other, at most {@value #BATCH} per call; the
-   * number of deliveries attempted.
+   * Sends what is due now in {@code kw.audit.alerts.concurrency} parallel lanes, each at most
+   * {@value #BATCH} deliveries, one after the other; the number of deliveries attempted.
    */
   public Uni<Integer> sendDue() {
-    return sendFrom(0);
+    List<Uni<Integer>> lanes = new ArrayList<>();
+    for (int i = 0; i < config.alerts().concurrency(); i++) {
+      lanes.add(lane());
+    }
+    return Uni.join()
+        .all(lanes)
+        .andCollectFailures()
+        .map(l -> l.stream().mapToInt(Integer::intValue).sum());
+  }
+
+  /** One lane on a Vert.x context of its own (its own session and connection). */
+  private Uni<Integer> lane() {
+    Context ctx = VertxContext.createNewDuplicatedContext(vertx.getDelegate().getOrCreateContext());
+    VertxContextSafetyToggle.setContextSafe(ctx, true);
+    return Uni.createFrom()
+        .emitter(e -> ctx.runOnContext(x -> sendFrom(0).subscribe().with(e::complete, e::fail)));
   }
 
   private Uni<Integer> sendFrom(int done) {

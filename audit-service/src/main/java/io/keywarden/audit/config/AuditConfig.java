@@ -91,6 +91,13 @@ public interface AuditConfig {
     @WithDefault("10s")
     Duration timeout();
 
+    /**
+     * Deliveries sent at once (each its own lane, transaction and connection): a receiver that
+     * hangs until the timeout holds up one lane, not every alert.
+     */
+    @WithDefault("4")
+    int concurrency();
+
     @WithDefault("keywarden-audit@localhost")
     String mailFrom();
   }

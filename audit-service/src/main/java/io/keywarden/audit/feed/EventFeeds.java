@@ -7,7 +7,11 @@ import io.keywarden.contracts.events.KeySnapshot;
 import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 
@@ -20,9 +24,32 @@ import org.jboss.logging.Logger;
 public class EventFeeds {
   private static final Logger LOG = Logger.getLogger(EventFeeds.class);
   private final AuditProjection projection;
+  private final Set<String> holdAfterApply;
 
-  EventFeeds(AuditProjection projection) {
+  EventFeeds(
+      AuditProjection projection,
+      @ConfigProperty(name = "kw.fault.hold-after-apply") Optional<List<String>> holdAfterApply) {
     this.projection = projection;
+    this.holdAfterApply = Set.copyOf(holdAfterApply.orElse(List.of()));
+  }
+
+  /**
+   * Fault hook for the crash tests (E4), off unless {@code kw.fault.hold-after-apply} names record
+   * keys: a record with such a key is applied (its transaction committed, its alerts queued) and
+   * then never acknowledged, so its offset is not committed; the test kills the process in that
+   * window.
+   */
+  private Uni<Void> afterApply(ConsumerRecord<String, String> record, Uni<Void> applied) {
+    if (holdAfterApply.isEmpty() || !holdAfterApply.contains(record.key())) {
+      return applied;
+    }
+    return applied
+        .invoke(
+            () ->
+                LOG.warnf(
+                    "fault hook: holding %s-%d@%d after applying it",
+                    record.topic(), record.partition(), record.offset()))
+        .chain(() -> Uni.createFrom().nothing());
   }
 
   @Incoming("key-events")
@@ -42,7 +69,8 @@ public class EventFeeds {
         .atMost(30)
         .onFailure()
         .invoke(f -> log(record, f))
-        .replaceWithVoid();
+        .replaceWithVoid()
+        .plug(applied -> afterApply(record, applied));
   }
 
   @Incoming("usage-events")
@@ -55,7 +83,8 @@ public class EventFeeds {
         .atMost(30)
         .onFailure()
         .invoke(f -> log(record, f))
-        .replaceWithVoid();
+        .replaceWithVoid()
+        .plug(applied -> afterApply(record, applied));
   }
 
   private static boolean retryable(Throwable t) {

@@ -52,7 +52,9 @@ public class FindingEngine {
   public Uni<Void> evaluateNew(AuditKey key) {
     Instant now = clock.instant();
     LocalDate today = LocalDate.ofInstant(now, ZoneOffset.UTC);
-    return apply(key, rules.evaluate(key.facts(today, 0, 0), now), List.of(), now);
+    Batch batch = new Batch();
+    batch.plan(key, rules.evaluate(key.facts(today, 0, 0), now), List.of(), now);
+    return batch.write(now);
   }
 
   /** Re-evaluates a batch of keys in the current transaction. */
@@ -74,63 +76,124 @@ public class FindingEngine {
                       for (Finding f : findings) {
                         byKey.computeIfAbsent(f.keyId, x -> new ArrayList<>()).add(f);
                       }
-                      List<Uni<Void>> work = new ArrayList<>();
+                      Batch batch = new Batch();
                       for (AuditKey k : keys) {
                         int[] u = usage.getOrDefault(k.keyId, new int[] {0, 0});
                         KeyFacts facts = k.facts(today, u[0], u[1]);
                         List<Finding> existing = byKey.getOrDefault(k.keyId, List.of());
-                        work.add(apply(k, rules.evaluate(facts, now), existing, now));
+                        batch.plan(k, rules.evaluate(facts, now), existing, now);
                       }
-                      return sequentially(work);
+                      return batch.write(now);
                     }));
   }
 
-  private Uni<Void> apply(
-      AuditKey key, List<FindingRules.Desired> desired, List<Finding> existing, Instant now) {
-    Map<UUID, Finding> byId = new HashMap<>();
-    List<Existing> current = new ArrayList<>();
-    for (Finding f : existing) {
-      byId.put(f.id, f);
-      current.add(new Existing(f.id, FindingType.valueOf(f.type), f.period, f.detail));
-    }
-    List<Change> changes = Reconciliation.plan(desired, current);
-    List<Uni<Void>> work = new ArrayList<>();
-    for (Change c : changes) {
-      switch (c) {
-        case Open o -> {
-          Finding f = new Finding();
-          f.id = UUID.randomUUID();
-          f.keyId = key.keyId;
-          f.account = key.account;
-          f.type = o.desired().type().name();
-          f.status = Finding.OPEN;
-          f.period = o.desired().period();
-          f.detail = o.desired().detail();
-          f.openedAt = now;
-          f.updatedAt = now;
-          work.add(f.persist().chain(x -> alerts.raise(key, f)));
-        }
-        case Update u -> {
-          Finding f = byId.get(u.id());
-          f.period = u.desired().period();
-          f.detail = u.desired().detail();
-          f.updatedAt = now;
-          if (u.periodChanged()) {
-            // a new occurrence: an acknowledgement silenced only the previous one
+  /**
+   * The changes of a batch of keys, written together: the new findings in one insert per {@value
+   * #ROWS_PER_INSERT}, their alerts through {@link AlertPlanner#raiseAll}; updated and resolved
+   * findings are managed entities, flushed with the transaction. A page of a sweep costs a few
+   * statements, not a few per finding.
+   */
+  final class Batch {
+    final List<Finding> opened = new ArrayList<>();
+    final List<AlertPlanner.Raised> raised = new ArrayList<>();
+
+    void plan(
+        AuditKey key, List<FindingRules.Desired> desired, List<Finding> existing, Instant now) {
+      Map<UUID, Finding> byId = new HashMap<>();
+      List<Existing> current = new ArrayList<>();
+      for (Finding f : existing) {
+        byId.put(f.id, f);
+        current.add(new Existing(f.id, FindingType.valueOf(f.type), f.period, f.detail));
+      }
+      for (Change c : Reconciliation.plan(desired, current)) {
+        switch (c) {
+          case Open o -> {
+            Finding f = new Finding();
+            f.id = UUID.randomUUID();
+            f.keyId = key.keyId;
+            f.account = key.account;
+            f.type = o.desired().type().name();
             f.status = Finding.OPEN;
-            f.ackedAt = null;
-            work.add(alerts.raise(key, f));
+            f.period = o.desired().period();
+            f.detail = o.desired().detail();
+            f.openedAt = now;
+            f.updatedAt = now;
+            opened.add(f);
+            raised.add(new AlertPlanner.Raised(key, f));
           }
-        }
-        case Resolve r -> {
-          Finding f = byId.get(r.id());
-          f.status = Finding.RESOLVED;
-          f.resolvedAt = now;
-          f.updatedAt = now;
+          case Update u -> {
+            Finding f = byId.get(u.id());
+            f.period = u.desired().period();
+            f.detail = u.desired().detail();
+            f.updatedAt = now;
+            if (u.periodChanged()) {
+              // a new occurrence: an acknowledgement silenced only the previous one
+              f.status = Finding.OPEN;
+              f.ackedAt = null;
+              raised.add(new AlertPlanner.Raised(key, f));
+            }
+          }
+          case Resolve r -> {
+            Finding f = byId.get(r.id());
+            f.status = Finding.RESOLVED;
+            f.resolvedAt = now;
+            f.updatedAt = now;
+          }
         }
       }
     }
-    return sequentially(work);
+
+    Uni<Void> write(Instant now) {
+      return insertFindings(opened, 0, now).chain(() -> alerts.raiseAll(raised));
+    }
+  }
+
+  static final int ROWS_PER_INSERT = 1000;
+
+  private static Uni<Void> insertFindings(List<Finding> findings, int from, Instant now) {
+    if (from >= findings.size()) {
+      return Uni.createFrom().voidItem();
+    }
+    List<Finding> chunk = findings.subList(from, Math.min(findings.size(), from + ROWS_PER_INSERT));
+    StringBuilder sql =
+        new StringBuilder(
+            "insert into findings (id, key_id, account, type, status, period, detail, opened_at,"
+                + " updated_at) values ");
+    for (int i = 0; i < chunk.size(); i++) {
+      sql.append(i == 0 ? "" : ", ")
+          .append("(:id")
+          .append(i)
+          .append(", :key")
+          .append(i)
+          .append(", :account")
+          .append(i)
+          .append(", :type")
+          .append(i)
+          .append(", :open, :period")
+          .append(i)
+          .append(", :detail")
+          .append(i)
+          .append(", :now, :now)");
+    }
+    return Panache.getSession()
+        .chain(
+            s -> {
+              var q =
+                  s.createNativeQuery(sql.toString())
+                      .setParameter("open", Finding.OPEN)
+                      .setParameter("now", now);
+              for (int i = 0; i < chunk.size(); i++) {
+                Finding f = chunk.get(i);
+                q.setParameter("id" + i, f.id)
+                    .setParameter("key" + i, f.keyId)
+                    .setParameter("account" + i, f.account)
+                    .setParameter("type" + i, f.type)
+                    .setParameter("period" + i, f.period)
+                    .setParameter("detail" + i, f.detail);
+              }
+              return q.executeUpdate();
+            })
+        .chain(() -> insertFindings(findings, from + chunk.size(), now));
   }
 
   /** Distinct client IPs and user agents of today per key. */
@@ -158,13 +221,5 @@ public class FindingEngine {
               }
               return out;
             });
-  }
-
-  static Uni<Void> sequentially(List<Uni<Void>> work) {
-    Uni<Void> chain = Uni.createFrom().voidItem();
-    for (Uni<Void> w : work) {
-      chain = chain.chain(() -> w);
-    }
-    return chain;
   }
 }

@@ -48,7 +48,8 @@ public class ReportResource {
       @QueryParam("account") String account,
       @HeaderParam("Accept") String accept) {
     String fmt = format(format, accept);
-    String scope = scope(account);
+    String scope =
+        scope(io.keywarden.audit.rest.AuditResource.checkLength("account", account, 255));
     return Panache.withSession(
             () -> {
               Uni<List<AuditKey>> keys =

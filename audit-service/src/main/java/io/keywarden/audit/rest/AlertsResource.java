@@ -167,6 +167,7 @@ public class AlertsResource {
       @QueryParam("account") String account,
       @QueryParam("status") String status,
       @QueryParam("limit") String limit) {
+    AuditResource.checkLength("account", account, AuditResource.MAX_ACCOUNT);
     String scope = caller.isAdmin() ? blankToNull(account) : target(account);
     int max = AuditResource.parseLimit(limit);
     StringBuilder q = new StringBuilder("1 = 1");
@@ -196,6 +197,7 @@ public class AlertsResource {
   }
 
   private String target(String account) {
+    AuditResource.checkLength("account", account, AuditResource.MAX_ACCOUNT);
     String own = caller.account();
     if (account == null || account.isBlank() || account.trim().equals(own)) {
       return own;

@@ -40,6 +40,14 @@ public class AuditResource {
   private static final Set<String> STATUSES =
       Set.of(Finding.OPEN, Finding.ACKNOWLEDGED, Finding.RESOLVED);
   private static final int MAX_LIMIT = 1000;
+  private static final int MAX_OFFSET = 1_000_000;
+  static final int MAX_ACCOUNT = 255; // the column's width
+  static final int MAX_KEY_ID = 64;
+
+  /** What PostgreSQL's timestamptz and every sensible query can hold. */
+  static final Instant EARLIEST = Instant.parse("1970-01-01T00:00:00Z");
+
+  static final Instant LATEST = Instant.parse("9999-12-31T23:59:59Z");
 
   private final Caller caller;
   private final Clock clock;
@@ -56,6 +64,7 @@ public class AuditResource {
   @RolesAllowed("admin")
   @Operation(summary = "Every key audit-service knows (admin), optionally of one account")
   public Uni<List<KeyView>> keys(@QueryParam("account") String account) {
+    checkLength("account", account, MAX_ACCOUNT);
     return Panache.withSession(
         () -> {
           Uni<List<AuditKey>> keys =
@@ -78,10 +87,15 @@ public class AuditResource {
       @QueryParam("account") String account,
       @QueryParam("key") String key,
       @QueryParam("since") String since,
-      @QueryParam("limit") String limit) {
+      @QueryParam("limit") String limit,
+      @QueryParam("offset") String offset) {
     List<String> where = new ArrayList<>();
     Map<String, Object> params = new HashMap<>();
-    String scope = scopeAccount(account);
+    String scope = scopeAccount(checkLength("account", account, MAX_ACCOUNT));
+    checkLength("key", key, MAX_KEY_ID);
+    checkLength("type", type, 64);
+    checkLength("status", status, 64);
+    checkLength("since", since, 64);
     if (scope != null) {
       where.add("account = :account");
       params.put("account", scope);
@@ -109,20 +123,16 @@ public class AuditResource {
       params.put("key", key.trim());
     }
     if (since != null && !since.isBlank()) {
-      try {
-        params.put("since", Instant.parse(since.trim()));
-      } catch (DateTimeParseException e) {
-        throw ApiProblem.badRequest(
-            "since", "must be an ISO-8601 instant such as 2026-11-23T00:00:00Z");
-      }
+      params.put("since", parseInstant("since", since));
       where.add("updatedAt >= :since");
     }
     int max = parseLimit(limit);
+    int first = parseOffset(offset);
     String query = where.isEmpty() ? "" : String.join(" and ", where);
     return Panache.withSession(
         () ->
             Finding.<Finding>find(query, Sort.by("updatedAt").descending().and("id"), params)
-                .page(0, max)
+                .range(first, first + max - 1)
                 .list()
                 .map(l -> l.stream().map(FindingView::of).toList()));
   }
@@ -176,6 +186,44 @@ public class AuditResource {
       throw ApiProblem.notFound("account " + requested.trim());
     }
     return own;
+  }
+
+  /** A filter value longer than the column can hold matches nothing: a 400 naming it. */
+  public static String checkLength(String name, String value, int max) {
+    if (value != null && value.length() > max) {
+      throw ApiProblem.badRequest(name, "must be at most " + max + " characters");
+    }
+    return value;
+  }
+
+  /** An ISO-8601 instant between 1970 and 9999 (beyond that the database cannot store it). */
+  static Instant parseInstant(String name, String value) {
+    Instant at;
+    try {
+      at = Instant.parse(value.trim());
+    } catch (DateTimeParseException e) {
+      throw ApiProblem.badRequest(name, "must be an ISO-8601 instant such as 2026-11-23T00:00:00Z");
+    }
+    if (at.isBefore(EARLIEST) || at.isAfter(LATEST)) {
+      throw ApiProblem.badRequest(
+          name, "must be between " + EARLIEST + " and " + LATEST + ", was " + value.trim());
+    }
+    return at;
+  }
+
+  static int parseOffset(String offset) {
+    if (offset == null || offset.isBlank()) {
+      return 0;
+    }
+    try {
+      int n = Integer.parseInt(offset.trim());
+      if (n < 0 || n > MAX_OFFSET) {
+        throw ApiProblem.badRequest("offset", "must be between 0 and " + MAX_OFFSET);
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw ApiProblem.badRequest("offset", "must be a whole number between 0 and " + MAX_OFFSET);
+    }
   }
 
   static int parseLimit(String limit) {
