@@ -216,7 +216,11 @@ class RestartTests {
   }
 
   private void awaitValid(ServiceProcess s, String secret) {
-    Awaitility.await("key valid on " + s.port())
+    awaitCode(s, secret, "VALID");
+  }
+
+  private void awaitCode(ServiceProcess s, String secret, String code) {
+    Awaitility.await("key " + code + " on " + s.port())
         .atMost(Duration.ofSeconds(30))
         .pollInterval(Duration.ofMillis(50))
         .until(
@@ -224,7 +228,7 @@ class RestartTests {
                 JSON.readTree(post(s, "/api/authorize", gateway, Map.of("key", secret)).body())
                     .path("code")
                     .asText(),
-            "VALID"::equals);
+            code::equals);
   }
 
   private Connection db() throws Exception {
@@ -400,7 +404,7 @@ class RestartTests {
         launch(
             "e4-next",
             Map.of("kw.thresholds.resend-after", "1s", "kw.thresholds.resend-every", "1s"));
-    awaitValid(next, secret);
+    awaitCode(next, secret, "KEY_QUOTA_EXCEEDED");
     Awaitility.await("pending threshold events sent and acknowledged")
         .atMost(Duration.ofSeconds(90))
         .until(() -> pendingMarks(keyId) == 0);
