@@ -36,12 +36,12 @@ import org.junit.jupiter.api.Test;
  * E8 for usage-service: its PostgreSQL connections are killed ({@code pg_terminate_backend} in a
  * loop, as when the server restarts or a connection is cut) while gateways record usage (single
  * records and batches) and authorize with holds on every path: the JAX-RS resource (bearer token),
- * the Vert.x route (shared secret) and forward-auth. Every answer is the normal one or a clean 503
- * (problem+json on /api/authorize, OpenAI's error shape on /api/usage and forward-auth), never
- * another 5xx and never a stack trace. Afterwards the ledger is exact: every record answered 200
- * has exactly one charge row, the 503'd ones retried with their request ids are charged once, the
- * balance is the sum of the ledger, the key's spend the sum of its charges, and what is reserved is
- * the sum of the open holds.
+ * the Vert.x route (shared secret) and forward-auth; and users read their account. Every answer is
+ * the normal one or a clean 503 (problem+json on /api/authorize and /api/accounts, OpenAI's error
+ * shape on /api/usage and forward-auth), never another 5xx and never a stack trace. Afterwards the
+ * ledger is exact: every record answered 200 has exactly one charge row, the 503'd ones retried
+ * with their request ids are charged once, the balance is the sum of the ledger, the key's spend
+ * the sum of its charges, and what is reserved is the sum of the open holds.
  */
 @QuarkusTest
 @QuarkusTestResource(KeywardenStackResource.class)
@@ -96,6 +96,7 @@ class DatabaseOutageTests {
     fx.credit(account, "1000.00");
     var key = fx.key(fx.group(true), account, s -> s.quotaMicros = 900_000_000L);
     String token = fx.gatewayToken();
+    String userToken = fx.token("alice");
 
     Set<String> usageIds = ConcurrentHashMap.newKeySet(); // every usage request id sent
     Set<String> answeredOk = ConcurrentHashMap.newKeySet(); // answered 200 accepted
@@ -106,7 +107,7 @@ class DatabaseOutageTests {
     AtomicInteger answered = new AtomicInteger();
     AtomicBoolean stop = new AtomicBoolean();
     int threads = 5;
-    int perThread = 50;
+    int perThread = 60;
     ExecutorService pool = Executors.newFixedThreadPool(threads + 1);
     CountDownLatch go = new CountDownLatch(1);
     try {
@@ -141,7 +142,7 @@ class DatabaseOutageTests {
                 () -> {
                   go.await();
                   for (int i = 0; i < perThread; i++) {
-                    int kind = (thread + i) % 5;
+                    int kind = (thread + i) % 6;
                     String path;
                     Response r;
                     switch (kind) {
@@ -181,6 +182,18 @@ class DatabaseOutageTests {
                                 .body(hold(key.secret, id))
                                 .post("/api/authorize");
                         checkAuthorize(r, id, heldIds, failures);
+                      }
+                      case 4 -> {
+                        path = "accounts/me";
+                        r = given().auth().oauth2(userToken).get("/api/accounts/me");
+                        if (r.statusCode() == 503) {
+                          String bad = badUnavailable(r, true);
+                          if (bad != null) {
+                            failures.add("accounts/me " + bad);
+                          }
+                        } else if (r.statusCode() != 200) {
+                          failures.add("accounts/me " + r.statusCode() + " " + r.asString());
+                        }
                       }
                       default -> {
                         String id = "e8h-" + UUID.randomUUID();

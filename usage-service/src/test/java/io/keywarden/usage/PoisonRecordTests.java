@@ -138,6 +138,7 @@ class PoisonRecordTests {
     Fixtures fx = new Fixtures(bootstrap, issuer, projection);
     String group = fx.group(true);
     String account = Fixtures.account();
+    fx.credit(account, "1.00");
     String canary = KeyFormat.generate(KeyFormat.DEFAULT_PREFIX);
     String secret = KeyFormat.generate(KeyFormat.DEFAULT_PREFIX);
     String keyId = UUID.randomUUID().toString();
