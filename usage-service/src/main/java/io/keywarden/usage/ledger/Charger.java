@@ -447,6 +447,9 @@ public class Charger {
           // its JSON is written when the answer is (json(Result)), not while the locks are held
           res = new Result(it.outcome, false);
         } else {
+          // a replay frees the request's concurrency slot too: when the first answer was lost
+          // with its connection after the COMMIT (E8), the after-commit hook never ran
+          limiter.release(it.key.keyId(), it.pending.record().requestId());
           ChargeOutcome o = stored.get(it.pending.record().requestId());
           res =
               o == null
