@@ -61,7 +61,7 @@ public class ThresholdRelay {
 
   @Scheduled(
       every = "${kw.thresholds.resend-every:10s}",
-      delay = 2,
+      delayed = "2s",
       concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
   void resend() {
     try {
