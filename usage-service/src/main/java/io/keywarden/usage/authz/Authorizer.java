@@ -157,6 +157,10 @@ public class Authorizer {
     long est = ask.estimatedMicros();
     return holds
         .reserve(k, ask.requestId(), est, now)
+        // the hold could not be written (the database unreachable): the request is not allowed,
+        // so it uses no rate limit either
+        .onFailure()
+        .invoke(e -> limiter.undo(k.keyId(), ask.requestId()))
         .map(
             code -> {
               if (code != DecisionCode.VALID) {

@@ -192,13 +192,37 @@ public class UsageEvents {
 
   /**
    * A threshold of a key's quota ({@code scope} key) or of an account's credited balance ({@code
-   * scope} account, sent with the key whose charge crossed it) was crossed: once per period.
+   * scope} account, sent with the key whose charge crossed it) was crossed: once per period. The
+   * event is encoded when the charge is decided ({@link #thresholdEvent}) and stored with its mark
+   * in the charge's transaction; this sends it, and {@code acked} runs once Kafka acknowledged it.
+   * Not sent (the channel full or closed): the mark stays pending and the relay resends it.
    */
-  public void threshold(
+  public void thresholdEncoded(String keyId, String encoded, Runnable acked) {
+    try {
+      emitter.send(
+          Message.of(encoded)
+              .addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(keyId).build())
+              .withAck(
+                  () -> {
+                    acked.run();
+                    return java.util.concurrent.CompletableFuture.completedFuture(null);
+                  })
+              .withNack(
+                  e -> {
+                    LOG.warnf(
+                        "threshold event for key %s not acknowledged: %s", keyId, e.getMessage());
+                    return java.util.concurrent.CompletableFuture.completedFuture(null);
+                  }));
+    } catch (RuntimeException e) {
+      LOG.warnf("threshold event for key %s not sent: %s", keyId, e.getMessage());
+    }
+  }
+
+  /** A threshold event, encoded (its id fixed) so it can be stored and sent again as it is. */
+  public static String thresholdEvent(
       KeyEntry k, String scope, int percent, long spent, long limit, String period, Instant now) {
     String type = percent >= 100 ? QuotaThreshold.EXHAUSTED : QuotaThreshold.TYPE;
-    send(
-        k.keyId(),
+    return EventCodec.encode(
         CloudEvent.of(
             type,
             SOURCE,

@@ -81,6 +81,7 @@ public class Charger {
   private final BudgetView view;
   private final RateLimiter limiter;
   private final UsageEvents events;
+  private final ThresholdRelay relay;
   private final Clock clock;
   private final ObjectMapper json;
   private final long windowMicros;
@@ -108,6 +109,7 @@ public class Charger {
       BudgetView view,
       RateLimiter limiter,
       UsageEvents events,
+      ThresholdRelay relay,
       Clock clock,
       ObjectMapper json,
       @ConfigProperty(name = "kw.usage.group-commit-micros", defaultValue = "0") long windowMicros,
@@ -119,6 +121,7 @@ public class Charger {
     this.view = view;
     this.limiter = limiter;
     this.events = events;
+    this.relay = relay;
     this.clock = clock;
     this.json = json;
     this.windowMicros = windowMicros;
@@ -444,6 +447,9 @@ public class Charger {
           // its JSON is written when the answer is (json(Result)), not while the locks are held
           res = new Result(it.outcome, false);
         } else {
+          // a replay frees the request's concurrency slot too: when the first answer was lost
+          // with its connection after the COMMIT (E8), the after-commit hook never ran
+          limiter.release(it.key.keyId(), it.pending.record().requestId());
           ChargeOutcome o = stored.get(it.pending.record().requestId());
           res =
               o == null
@@ -585,8 +591,6 @@ public class Charger {
     int m = d.m;
     int na = d.na;
     int marksAt = d.marksAt;
-    Map<String, Long> credited = d.credited;
-    Map<String, KeyEntry> lastKeyOf = d.lastKeyOf;
     Map<String, BudgetView.KeyBudget> newBudgets = new HashMap<>();
     for (Row r : done.get(1)) {
       newBudgets.put(
@@ -606,7 +610,10 @@ public class Charger {
     List<Object[]> crossed = new ArrayList<>();
     if (done.size() > marksAt) {
       for (Row r : done.get(marksAt)) {
-        crossed.add(new Object[] {r.getString(0), r.getInteger(1), r.getString(2), r.getString(3)});
+        crossed.add(
+            new Object[] {
+              r.getString(0), r.getInteger(1), r.getString(2), r.getString(3), r.getString(4)
+            });
       }
     }
     afterCommit.add(
@@ -631,25 +638,10 @@ public class Charger {
                 now);
             seen.add(it.key.keyId());
           }
+          // the threshold events stored with their marks: sent now, cleared when acknowledged
+          // (a kill -9 before that leaves them to the relay)
           for (Object[] c : crossed) {
-            if ("account".equals(c[3])) {
-              String account = (String) c[0];
-              long limit = credited.get(account);
-              events.threshold(
-                  lastKeyOf.get(account),
-                  "account",
-                  (Integer) c[1],
-                  limit - newBalances.get(account).balanceMicros(),
-                  limit,
-                  (String) c[2],
-                  now);
-              continue;
-            }
-            String keyId = (String) c[0];
-            BudgetView.KeyBudget kb = newBudgets.get(keyId);
-            KeyEntry k = keys.get(keyId);
-            events.threshold(
-                k, "key", (Integer) c[1], kb.spentMicros(), kb.limitMicros(), (String) c[2], now);
+            relay.send((String) c[3], (String) c[0], (Integer) c[1], (String) c[2], (String) c[4]);
           }
         });
   }
@@ -860,6 +852,7 @@ public class Charger {
     List<String> tSubject = new ArrayList<>();
     List<Integer> tPercent = new ArrayList<>();
     List<String> tPeriod = new ArrayList<>();
+    List<String> tEvent = new ArrayList<>();
     for (var e : keyDelta.entrySet()) {
       long[] b = budget.get(e.getKey());
       long limit = b[0];
@@ -873,6 +866,9 @@ public class Charger {
           tSubject.add(e.getKey());
           tPercent.add(p);
           tPeriod.add(periodOf.get(e.getKey()));
+          tEvent.add(
+              UsageEvents.thresholdEvent(
+                  keys.get(e.getKey()), "key", p, spent, limit, periodOf.get(e.getKey()), now));
         }
       }
     }
@@ -896,6 +892,9 @@ public class Charger {
           tSubject.add(e.getKey());
           tPercent.add(p);
           tPeriod.add("credit-" + limit);
+          tEvent.add(
+              UsageEvents.thresholdEvent(
+                  e.getValue(), "account", p, spent, limit, "credit-" + limit, now));
         }
       }
     }
@@ -910,15 +909,19 @@ public class Charger {
     if (!tScope.isEmpty()) {
       sent.add(
           conn.preparedQuery(
-                  "insert into threshold_marks (scope, subject, percent, period)"
-                      + " select * from unnest($1::varchar[], $2::varchar[], $3::int4[], $4::varchar[])"
-                      + " on conflict do nothing returning subject, percent, period, scope")
+                  "insert into threshold_marks (scope, subject, percent, period, event,"
+                      // the database's clock: the relay compares it with now() (a test's clock may
+                      // be moved)
+                      + " created_at) select *, now() from unnest($1::varchar[], $2::varchar[],"
+                      + " $3::int4[], $4::varchar[], $5::text[])"
+                      + " on conflict do nothing returning subject, percent, period, scope, event")
               .execute(
                   Tuple.tuple()
                       .addValue(tScope.toArray(String[]::new))
                       .addValue(tSubject.toArray(String[]::new))
                       .addValue(tPercent.toArray(Integer[]::new))
-                      .addValue(tPeriod.toArray(String[]::new))));
+                      .addValue(tPeriod.toArray(String[]::new))
+                      .addValue(tEvent.toArray(String[]::new))));
     }
     // COMMIT in the same round trip: the key and account locks are released one client round
     // trip sooner. It commits only if every statement before it succeeded: after an error

@@ -39,31 +39,65 @@ public class ProjectionFeed {
   void onKeyEvent(ConsumerRecord<String, String> record) {
     try {
       CloudEvent<?> e = EventCodec.decode(record.value());
-      if (e.data() instanceof KeySnapshot k) {
+      if (e.data() instanceof KeySnapshot k && k.keyId() != null && !k.keyId().isBlank()) {
         projection.apply(k);
       } else {
-        LOG.warnf("skipped %s on %s: not a key event", e.type(), record.topic());
+        LOG.warnf(
+            "skipped a record at %s-%d@%d: not a key event with a key id",
+            record.topic(), record.partition(), record.offset());
       }
     } catch (EventCodec.MalformedEventException ex) {
-      LOG.warnf(
-          "skipped a malformed record at %s-%d@%d: %s",
-          record.topic(), record.partition(), record.offset(), ex.getMessage());
+      skipped(record, ex.getMessage());
+    } catch (RuntimeException ex) {
+      // whatever a record holds, it never stops the rest of its poll from being applied
+      skipped(record, ex.getClass().getSimpleName());
     } finally {
       catchUp.consumed(record.topic(), record.partition(), record.offset());
     }
+  }
+
+  /**
+   * Logs a skipped record by its position only, with a short reason that quotes none of its content
+   * (a poison record may hold a secret in any attribute: only the first words of the reason are
+   * kept, and nothing that looks like a key or a long token).
+   */
+  static void skipped(ConsumerRecord<String, String> record, String reason) {
+    LOG.warnf(
+        "skipped a malformed record at %s-%d@%d (%d chars): %s",
+        record.topic(),
+        record.partition(),
+        record.offset(),
+        record.value() == null ? 0 : record.value().length(),
+        safe(reason));
+  }
+
+  /** The reason without quoted content: cut at a quote or 80 characters, long tokens masked. */
+  static String safe(String reason) {
+    if (reason == null) {
+      return "";
+    }
+    String s = reason;
+    int quote = s.indexOf('\'');
+    if (quote >= 0) {
+      s = s.substring(0, quote) + "…";
+    }
+    if (s.length() > 80) {
+      s = s.substring(0, 80) + "…";
+    }
+    return s.replaceAll("[A-Za-z0-9_+/=-]{16,}", "…");
   }
 
   @Incoming("groups")
   public void onGroupEvent(ConsumerRecord<String, String> record) {
     try {
       CloudEvent<?> e = EventCodec.decode(record.value());
-      if (e.data() instanceof GroupSnapshot g) {
+      if (e.data() instanceof GroupSnapshot g && g.name() != null && !g.name().isBlank()) {
         projection.apply(g);
       }
     } catch (EventCodec.MalformedEventException ex) {
-      LOG.warnf(
-          "skipped a malformed record at %s-%d@%d: %s",
-          record.topic(), record.partition(), record.offset(), ex.getMessage());
+      skipped(record, ex.getMessage());
+    } catch (RuntimeException ex) {
+      skipped(record, ex.getClass().getSimpleName());
     } finally {
       catchUp.consumed(record.topic(), record.partition(), record.offset());
     }

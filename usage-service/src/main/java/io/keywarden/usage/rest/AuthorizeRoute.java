@@ -126,7 +126,20 @@ public class AuthorizeRoute {
       answer(res, authorizer.decide(ask));
       return;
     }
-    authorizer.authorize(ask).subscribe().with(d -> answer(res, d), rc::fail);
+    authorizer.authorize(ask).subscribe().with(d -> answer(res, d), e -> failed(res, e));
+  }
+
+  /** The hold could not be written: 503 problem+json when the database is unreachable (E8). */
+  private static void failed(HttpServerResponse res, Throwable e) {
+    if (res.ended()) {
+      return;
+    }
+    jakarta.ws.rs.core.Response r = DatabaseUnavailable.response(e);
+    res.setStatusCode(r.getStatus()).putHeader("Content-Type", Problem.TYPE);
+    if (r.getStatus() == 503) {
+      res.putHeader("Retry-After", "1");
+    }
+    res.end((String) r.getEntity());
   }
 
   private static void answer(HttpServerResponse res, Authorizer.Decision d) {

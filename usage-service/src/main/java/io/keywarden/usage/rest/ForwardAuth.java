@@ -9,6 +9,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import org.jboss.logging.Logger;
 
 /**
  * Forward-auth for reverse proxies: nginx {@code auth_request}, Traefik ForwardAuth, Envoy
@@ -32,6 +33,8 @@ import jakarta.enterprise.event.Observes;
  */
 @ApplicationScoped
 public class ForwardAuth {
+  private static final Logger LOG = Logger.getLogger(ForwardAuth.class);
+
   static final String SECRET_HEADER = "X-Keywarden-Gateway-Secret";
 
   private final Authorizer authorizer;
@@ -130,7 +133,15 @@ public class ForwardAuth {
         .with(
             d -> respond(res, d, nginx),
             failure -> {
-              if (!res.ended()) {
+              // E8: the hold could not be written (PostgreSQL unreachable): 503 in OpenAI's
+              // shape, like a projection that is catching up; never a bare 500
+              if (DatabaseUnavailable.unreachable(failure)) {
+                respond(
+                    res,
+                    new Authorizer.Decision(DecisionCode.UNAVAILABLE, null, null, null, null, 1),
+                    nginx);
+              } else if (!res.ended()) {
+                LOG.errorf("forward-auth failed: %s", failure.getClass().getName());
                 res.setStatusCode(500).end();
               }
             });

@@ -107,10 +107,22 @@ public class UsageResource {
     if (!r.outcome().accepted()) {
       ObjectNode err = node.putObject("error");
       err.put("message", message(r.outcome().code()));
-      err.put("type", status == 429 ? "insufficient_quota" : "invalid_request_error");
+      err.put(
+          "type",
+          switch (status) {
+            case 429 -> "insufficient_quota";
+            case 503 -> "server_error";
+            default -> "invalid_request_error";
+          });
       err.put("code", status == 429 ? "insufficient_quota" : r.outcome().code().toLowerCase());
     }
-    return Response.status(status).header("X-Keywarden-Replay", r.replay()).entity(node).build();
+    Response.ResponseBuilder b =
+        Response.status(status).header("X-Keywarden-Replay", r.replay()).entity(node);
+    if (status == 503) {
+      // not decided (its first answer could not be read back): retry with the same requestId
+      b.header("Retry-After", 1);
+    }
+    return b.build();
   }
 
   /**
