@@ -146,7 +146,9 @@ final class Json {
     return s;
   }
 
-  private static final Pattern IPV6_CHARS = Pattern.compile("[0-9A-Fa-f:.]{2,45}");
+  // the JDK reads a text as a literal only when it starts with a hex digit or ':'; anything else
+  // (".1:2") it sends to the name service: a DNS query for user input
+  private static final Pattern IPV6_CHARS = Pattern.compile("[0-9A-Fa-f:][0-9A-Fa-f:.]{1,44}");
 
   static boolean isIpLiteral(String s) {
     if (s.indexOf(':') >= 0) {

@@ -73,4 +73,20 @@ class JsonIpTests {
     assertThat(Json.isIpLiteral("2001:db8::g")).isFalse();
     assertThat(Json.isIpLiteral("example.com")).isFalse();
   }
+
+  /**
+   * A text with ':' that is no literal (".1:2") used to pass the character check and reach
+   * InetAddress.getByName, which sends such a text to the name service: a DNS query for user input
+   * on the authorize path. The JVM's resolver in this module's tests records every lookup.
+   */
+  @Test
+  void aColonTextThatIsNoLiteralNeverReachesTheNameService() {
+    List<String> texts = List.of(".1:2", ".2.3.:14", "..:", ".:a", "x:1", "g::1");
+    LookupRecorder.LOOKUPS.clear();
+    for (String s : texts) {
+      assertThat(Json.isIpLiteral(s)).as("'%s'", s).isFalse();
+    }
+    assertThat(Json.isIpLiteral("::1")).isTrue();
+    assertThat(LookupRecorder.LOOKUPS).isEmpty();
+  }
 }
