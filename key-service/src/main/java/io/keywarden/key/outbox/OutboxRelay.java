@@ -70,6 +70,17 @@ public class OutboxRelay {
   private final AtomicBoolean again = new AtomicBoolean();
   private volatile boolean stopped;
 
+  /**
+   * Test-only fault hook (reliability row E3, system-tests OutboxCrashTests): when the property
+   * {@code kw.outbox.test.halt-after-send} is {@code true}, the process halts (no shutdown hooks,
+   * like {@code kill -9}) right after Kafka acknowledged a send and before the rows are marked
+   * published. Read only when set; never set outside that test.
+   */
+  private final boolean haltAfterSend =
+      org.eclipse.microprofile.config.ConfigProvider.getConfig()
+          .getOptionalValue("kw.outbox.test.halt-after-send", Boolean.class)
+          .orElse(false);
+
   OutboxRelay(Pool pool, Clock clock, Vertx vertx) {
     this.pool = pool;
     this.clock = clock;
@@ -124,6 +135,7 @@ public class OutboxRelay {
               .subscribe()
               .with(
                   ok -> {
+                    haltIfArmed(1);
                     acked.add(seq);
                     fastPublished.incrementAndGet();
                     flushMarks();
@@ -260,8 +272,21 @@ public class OutboxRelay {
                       if (claimed.isEmpty()) {
                         return Uni.createFrom().item(0);
                       }
-                      return sendAll(claimed).chain(() -> markPublished(conn, claimed));
+                      return sendAll(claimed)
+                          .invoke(() -> haltIfArmed(claimed.size()))
+                          .chain(() -> markPublished(conn, claimed));
                     }));
+  }
+
+  /** The E3 fault hook (see {@link #haltAfterSend}): sent and acknowledged, not yet marked. */
+  private void haltIfArmed(int sent) {
+    if (haltAfterSend) {
+      LOG.warnf(
+          "test fault hook kw.outbox.test.halt-after-send: halting after %d acknowledged sends,"
+              + " before marking them published",
+          sent);
+      Runtime.getRuntime().halt(99);
+    }
   }
 
   private Uni<Void> sendAll(List<Row> rows) {
