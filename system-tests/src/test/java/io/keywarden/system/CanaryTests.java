@@ -106,6 +106,7 @@ class CanaryTests {
                 + "/hook\",\"email\":\"alice-s6@example.test\",\"findingTypes\":[],"
                 + "\"mode\":\"immediate\"}");
     assertThat(settings.statusCode()).as(settings.body()).isEqualTo(200);
+    SystemStack.credit(carol, account, "10.00");
 
     HttpResponse<String> created =
         call(
@@ -128,6 +129,13 @@ class CanaryTests {
         .until(() -> call("GET", models, canary, null).statusCode() == 200);
     answers.add(call("GET", models, canary, null));
     answers.add(call("GET", models, Map.of("x-api-key", canary), null));
+    // a client that puts its key into its user agent: counted, never kept
+    answers.add(
+        call(
+            "GET",
+            models,
+            Map.of("Authorization", "Bearer " + canary, "User-Agent", "s6-client/1.0 " + canary),
+            null));
     answers.add(call("GET", usage("/v1/models/gpt-5.5"), canary, null));
     for (HttpResponse<String> a : answers) {
       assertThat(a.statusCode()).as(a.uri() + " " + a.body()).isEqualTo(200);
@@ -209,7 +217,8 @@ class CanaryTests {
     errors.put(
         "models x-api-key + x", call("GET", models, Map.of("x-api-key", canary + "x"), null));
     errors.put(
-        "models query key", call("GET", models + "?api_key=" + enc + "&model=" + enc, (String) null, null));
+        "models query key",
+        call("GET", models + "?api_key=" + enc + "&model=" + enc, (String) null, null));
     errors.put("models post body", call("POST", models, canary, "{\"model\":\"" + canary + "\"}"));
     errors.put("accounts with key", call("GET", usage("/api/accounts/me"), canary, null));
     errors.put(
@@ -445,9 +454,13 @@ class CanaryTests {
         "alert settings unknown field",
         call("PUT", audit("/api/audit/alert-settings"), alice, "{\"" + canary + "\":1}"));
     for (var e : errors.entrySet()) {
-      assertThat(e.getValue().statusCode())
-          .as("%s: %s", e.getKey(), e.getValue().body())
-          .isBetween(400, 499);
+      HttpResponse<String> r = e.getValue();
+      if (e.getKey().startsWith("authorize") && r.statusCode() == 200) {
+        // authorize answers a refusal as a decision
+        assertThat(JSON.readTree(r.body()).get("allowed").asBoolean()).as(e.getKey()).isFalse();
+      } else {
+        assertThat(r.statusCode()).as("%s: %s", e.getKey(), r.body()).isBetween(400, 499);
+      }
     }
     // the settings errors changed nothing: alerts still go to the webhook
     JsonNode kept =
@@ -461,7 +474,19 @@ class CanaryTests {
     await()
         .atMost(Duration.ofSeconds(30))
         .pollInterval(Duration.ofMillis(100))
-        .until(() -> call("GET", models, canary, null).statusCode() == 403);
+        .until(
+            () ->
+                call(
+                            "GET",
+                            models,
+                            Map.of(
+                                "Authorization",
+                                "Bearer " + canary,
+                                "User-Agent",
+                                "s6-client/1.0 (" + canary + ")"),
+                            null)
+                        .statusCode()
+                    == 403);
     HttpResponse<String> deniedModels = call("GET", models, canary, null);
     assertThat(JSON.readTree(deniedModels.body()).get("error").get("code").asText())
         .isEqualTo("key_leaked");

@@ -115,8 +115,9 @@ class OutboxCrashTests {
               token(user),
               "{\"webhookUrl\":\"http://localhost:"
                   + webhook.getAddress().getPort()
-                  + "/e3\",\"findingTypes\":[\"LEAKED\"],\"mode\":\"immediate\"}");
+                  + "/e3\",\"findingTypes\":[\"EXPIRING\"],\"mode\":\"immediate\"}");
       assertThat(s.statusCode()).as(s.body()).isEqualTo(200);
+      SystemStack.credit(carol, Tokens.subject(token(user)), "10.00");
     }
     long kafkaPid = stack.mainPids().get("kafka");
     ServiceProcess keyService = SystemStack.service("key-service");
@@ -298,16 +299,19 @@ class OutboxCrashTests {
               }
               assertThat(off).as("audit-service projection").isEmpty();
             });
-    // findings and alerts: one LEAKED finding and one alert (webhook and Kafka) per leaked key
-    List<String> leakedIds =
-        planned.stream().filter(p -> p.finalState().equals("leaked")).map(Planned::id).toList();
+    // findings and alerts: every key expires in 3 days, so audit-service opened one EXPIRING
+    // finding for each when it learnt of the key, and resolved it when the key was leaked, revoked
+    // or disabled. Alerted once per (key, finding, period): at least the still open ones.
+    List<String> activeIds =
+        planned.stream().filter(p -> p.finalState().equals("active")).map(Planned::id).toList();
     await()
         .atMost(Duration.ofSeconds(60))
         .pollInterval(Duration.ofMillis(500))
         .until(
             () ->
-                leakedIds.stream()
+                activeIds.stream()
                     .allMatch(id -> webhookBodies.stream().anyMatch(b -> b.contains(id))));
+    long delivered = webhookBodies.stream().filter(b -> ids.stream().anyMatch(b::contains)).count();
     // and nothing more arrives: no second delivery of any of them
     await()
         .during(Duration.ofSeconds(5))
@@ -316,15 +320,19 @@ class OutboxCrashTests {
         .until(
             () ->
                 webhookBodies.stream().filter(b -> ids.stream().anyMatch(b::contains)).count()
-                    == leakedIds.size());
+                    == delivered);
     Map<String, Integer> findings = new HashMap<>();
+    Map<String, Integer> openFindings = new HashMap<>();
     Map<String, Integer> deliveries = new HashMap<>();
     try (Connection c = SystemStack.db("auditservice");
         Statement st = c.createStatement()) {
-      try (ResultSet rs = st.executeQuery("select key_id, type from findings")) {
+      try (ResultSet rs = st.executeQuery("select key_id, type, status from findings")) {
         while (rs.next()) {
           if (ids.contains(rs.getString(1))) {
             findings.merge(rs.getString(1) + " " + rs.getString(2), 1, Integer::sum);
+            if (!rs.getString(3).equals("resolved")) {
+              openFindings.merge(rs.getString(1) + " " + rs.getString(2), 1, Integer::sum);
+            }
           }
         }
       }
@@ -354,24 +362,43 @@ class OutboxCrashTests {
       }
     }
     for (String id : ids) {
-      boolean isLeaked = leakedIds.contains(id);
-      int want = isLeaked ? 1 : 0;
-      int f = findings.getOrDefault(id + " LEAKED", 0);
+      boolean open = activeIds.contains(id);
+      int f = findings.getOrDefault(id + " EXPIRING", 0);
+      int o = openFindings.getOrDefault(id + " EXPIRING", 0);
       int w = webhooks.getOrDefault(id, 0);
-      int k = alertsOnKafka.getOrDefault(id + " LEAKED", 0);
-      int dw = deliveries.getOrDefault(id + " LEAKED webhook", 0);
-      doubled += Math.max(0, f - 1) + Math.max(0, w - 1) + Math.max(0, k - 1) + Math.max(0, dw - 1);
-      if (f != want || w != want || k != want || dw != want) {
+      int k = alertsOnKafka.getOrDefault(id + " EXPIRING", 0);
+      int dw = deliveries.getOrDefault(id + " EXPIRING webhook", 0);
+      int dk = deliveries.getOrDefault(id + " EXPIRING kafka", 0);
+      doubled +=
+          Math.max(0, f - 1)
+              + Math.max(0, w - 1)
+              + Math.max(0, k - 1)
+              + Math.max(0, dw - 1)
+              + Math.max(0, dk - 1);
+      boolean ok =
+          f == 1
+              && o == (open ? 1 : 0)
+              && w <= 1
+              && k <= 1
+              && dw <= 1
+              && dk <= 1
+              && (!open || (w == 1 && k == 1 && dw == 1 && dk == 1));
+      if (!ok) {
         wrong.add(
             id
-                + ": findings "
+                + (open ? " (active)" : " (not active)")
+                + ": EXPIRING findings "
                 + f
-                + ", webhooks "
+                + " ("
+                + o
+                + " open), webhooks "
                 + w
                 + ", key-alerts "
                 + k
-                + ", deliveries "
-                + dw);
+                + ", deliveries webhook "
+                + dw
+                + " kafka "
+                + dk);
       }
     }
     findings.forEach(
@@ -381,11 +408,11 @@ class OutboxCrashTests {
           }
         });
     System.out.printf(
-        "E3: %d keys (%d leaked): findings %s, webhook alerts %d, key-alerts %d: doubled effects %d,"
-            + " missing effects %d%n",
+        "E3: %d keys (%d still active): %d EXPIRING findings, webhook alerts %d, key-alerts %d:"
+            + " doubled effects %d, wrong effects %d%n",
         ids.size(),
-        leakedIds.size(),
-        findings.size(),
+        activeIds.size(),
+        findings.values().stream().mapToInt(Integer::intValue).sum(),
         webhooks.values().stream().mapToInt(Integer::intValue).sum(),
         alertsOnKafka.values().stream().mapToInt(Integer::intValue).sum(),
         doubled,

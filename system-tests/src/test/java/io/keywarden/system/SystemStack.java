@@ -207,6 +207,23 @@ final class SystemStack {
     return java.sql.DriverManager.getConnection(get().jdbcUrl(database));
   }
 
+  /** Credits an account on usage-service (as an admin), so authorize can allow its keys. */
+  static void credit(String adminToken, String account, String usd) throws Exception {
+    HttpResponse<String> r =
+        call(
+            "POST",
+            usage("/api/admin/accounts/" + account + "/credits"),
+            adminToken,
+            "{\"amountUsd\":\""
+                + usd
+                + "\",\"reference\":\"system-tests-"
+                + UUID.randomUUID()
+                + "\"}");
+    if (r.statusCode() / 100 != 2) {
+      throw new IllegalStateException("credit " + account + ": " + r.statusCode() + " " + r.body());
+    }
+  }
+
   static HttpResponse<String> call(String method, String url, String bearer, String body)
       throws Exception {
     Map<String, String> headers = new HashMap<>();
