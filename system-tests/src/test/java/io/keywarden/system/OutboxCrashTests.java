@@ -81,6 +81,11 @@ class OutboxCrashTests {
 
   @AfterAll
   static void cleanUp() throws Exception {
+    // key-service must be up for the classes after this one, whatever happened here
+    ServiceProcess ks = SystemStack.service("key-service");
+    if (ks == null || !ks.isAlive()) {
+      startKeyService(Map.of());
+    }
     for (var e : owners.entrySet()) {
       call("DELETE", key("/api/keys/" + e.getKey()), token(e.getValue()), null);
     }
@@ -90,11 +95,6 @@ class OutboxCrashTests {
           audit("/api/audit/alert-settings"),
           token(user),
           "{\"findingTypes\":[],\"mode\":\"immediate\"}");
-    }
-    // key-service must be up for the classes after this one, whatever happened here
-    ServiceProcess ks = SystemStack.service("key-service");
-    if (ks == null || !ks.isAlive()) {
-      startKeyService(Map.of());
     }
     if (webhook != null) {
       webhook.stop(0);
@@ -163,15 +163,18 @@ class OutboxCrashTests {
     Future<Integer> killer =
         watcher.submit(
             () -> {
-              await()
-                  .atMost(Duration.ofSeconds(180))
-                  .pollInterval(Duration.ofMillis(5))
-                  .until(() -> unpublished() < afterHook);
-              // the first batch is marked: kill now, with the rest of the backlog still to go
-              List<ProcessHandle> running = keyServiceProcesses();
-              running.forEach(ProcessHandle::destroyForcibly);
-              remainingAtKill.set(unpublished());
-              return running.size();
+              // one connection for all the polls (a new one each time would churn ephemeral ports)
+              try (Connection c = SystemStack.db("keyservice")) {
+                await()
+                    .atMost(Duration.ofSeconds(180))
+                    .pollInterval(Duration.ofMillis(5))
+                    .until(() -> unpublished(c) < afterHook);
+                // the first batch is marked: kill now, with the rest of the backlog still to go
+                List<ProcessHandle> running = keyServiceProcesses();
+                running.forEach(ProcessHandle::destroyForcibly);
+                remainingAtKill.set(unpublished(c));
+                return running.size();
+              }
             });
     try {
       startKeyService(Map.of());
@@ -498,8 +501,13 @@ class OutboxCrashTests {
   }
 
   static long unpublished() throws Exception {
-    try (Connection c = SystemStack.db("keyservice");
-        Statement st = c.createStatement();
+    try (Connection c = SystemStack.db("keyservice")) {
+      return unpublished(c);
+    }
+  }
+
+  static long unpublished(Connection c) throws Exception {
+    try (Statement st = c.createStatement();
         ResultSet rs = st.executeQuery("select count(*) from outbox where published_at is null")) {
       rs.next();
       return rs.getLong(1);
@@ -521,9 +529,23 @@ class OutboxCrashTests {
   }
 
   static ServiceProcess startKeyService(Map<String, String> extra) {
+    int port = stack.config().keyServicePort();
+    // the killed process' port can linger a moment (the stack checks it is free before a start)
+    await()
+        .atMost(Duration.ofSeconds(90))
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> free(port));
     Map<String, String> props = new HashMap<>(SystemStack.keyServiceProperties(stack));
     props.putAll(extra);
     return stack.startService("key-service", stack.config().keyServicePort(), props);
+  }
+
+  static boolean free(int port) {
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(port)) {
+      return true;
+    } catch (java.io.IOException e) {
+      return false;
+    }
   }
 
   static void signal(String signal, long pid) throws Exception {
