@@ -40,7 +40,8 @@ import org.jboss.logging.Logger;
  * claimed_until} a few seconds ahead) is handed over here right after its commit with its payload,
  * sent at once without reading it back, and marked published in batches after the acks. The polling
  * relay leaves such a row alone until its claim lapses, so it only publishes it when the writer did
- * not (crash, Kafka down): at least once, never lost.
+ * not (crash, Kafka down): at least once, never lost. It leaves the later rows of that key alone as
+ * well, so a key's events still reach Kafka in commit order.
  */
 @ApplicationScoped
 public class OutboxRelay {
@@ -262,6 +263,10 @@ public class OutboxRelay {
                     "select seq, event_id, topic, record_key, payload from outbox"
                         + " where published_at is null"
                         + " and (claimed_until is null or claimed_until < $2)"
+                        // a key whose create its writer still holds waits for it: publishing the
+                        // key's later rows first would break per-key order (E3)
+                        + " and not exists (select 1 from outbox c where c.published_at is null"
+                        + " and c.claimed_until >= $2 and c.record_key = outbox.record_key)"
                         + " order by seq limit $1 for update skip locked")
                 .execute(Tuple.of(BATCH, OffsetDateTime.now(clock.withZone(ZoneOffset.UTC))))
                 .onItem()
