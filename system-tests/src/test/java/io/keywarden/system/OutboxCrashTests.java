@@ -143,7 +143,7 @@ class OutboxCrashTests {
               token(user),
               "{\"webhookUrl\":\"http://localhost:"
                   + webhook.getAddress().getPort()
-                  + "/e3\",\"findingTypes\":[\"EXPIRING\"],\"mode\":\"immediate\"}");
+                  + "/e3\",\"findingTypes\":[\"LEAKED_STILL_USED\"],\"mode\":\"immediate\"}");
       assertThat(s.statusCode()).as(s.body()).isEqualTo(200);
       SystemStack.credit(carol, Tokens.subject(token(user)), "10.00");
     }
@@ -330,22 +330,25 @@ class OutboxCrashTests {
               }
               assertThat(off).as("audit-service projection").isEmpty();
             });
-    // findings and alerts: every key expires in 3 days, so audit-service opened one EXPIRING
-    // finding for each when it learnt of the key, and resolved it when the key was leaked, revoked
-    // or disabled. Alerted once per (key, finding, period): at least the still open ones.
-    List<String> activeIds =
-        planned.stream().filter(p -> p.finalState().equals("active")).map(Planned::id).toList();
+    // findings and alerts: the projection check above presented every key once or more, so each
+    // leaked or revoked key (gone, by its key events) still being tried is one LEAKED_STILL_USED
+    // finding, alerted once per channel; the others are none
+    List<String> goneIds =
+        planned.stream()
+            .filter(p -> p.finalState().equals("leaked") || p.finalState().equals("revoked"))
+            .map(Planned::id)
+            .toList();
     await()
         .atMost(Duration.ofSeconds(90))
         .pollInterval(Duration.ofMillis(500))
         .untilAsserted(
             () ->
                 assertThat(
-                        activeIds.stream()
+                        goneIds.stream()
                             .filter(id -> webhookBodies.stream().noneMatch(b -> b.contains(id)))
                             .toList())
                     .as(
-                        "active keys without an EXPIRING webhook alert; audit-service holds %s",
+                        "gone keys without a LEAKED_STILL_USED webhook alert; audit-service holds %s",
                         auditState(ids))
                     .isEmpty());
     long delivered = webhookBodies.stream().filter(b -> ids.stream().anyMatch(b::contains)).count();
@@ -398,33 +401,25 @@ class OutboxCrashTests {
         }
       }
     }
+    String type = "LEAKED_STILL_USED";
     for (String id : ids) {
-      boolean open = activeIds.contains(id);
-      int f = findings.getOrDefault(id + " EXPIRING", 0);
-      int o = openFindings.getOrDefault(id + " EXPIRING", 0);
+      int want = goneIds.contains(id) ? 1 : 0;
+      int f = findings.getOrDefault(id + " " + type, 0);
+      int o = openFindings.getOrDefault(id + " " + type, 0);
       int w = webhooks.getOrDefault(id, 0);
-      int k = alertsOnKafka.getOrDefault(id + " EXPIRING", 0);
-      int dw = deliveries.getOrDefault(id + " EXPIRING webhook", 0);
-      int dk = deliveries.getOrDefault(id + " EXPIRING kafka", 0);
+      int k = alertsOnKafka.getOrDefault(id + " " + type, 0);
+      int dw = deliveries.getOrDefault(id + " " + type + " webhook", 0);
+      int dk = deliveries.getOrDefault(id + " " + type + " kafka", 0);
       doubled +=
           Math.max(0, f - 1)
               + Math.max(0, w - 1)
               + Math.max(0, k - 1)
               + Math.max(0, dw - 1)
               + Math.max(0, dk - 1);
-      boolean ok =
-          f == 1
-              && o == (open ? 1 : 0)
-              && w <= 1
-              && k <= 1
-              && dw <= 1
-              && dk <= 1
-              && (!open || (w == 1 && k == 1 && dw == 1 && dk == 1));
-      if (!ok) {
+      if (f != want || o != want || w != want || k != want || dw != want || dk != want) {
         wrong.add(
             id
-                + (open ? " (active)" : " (not active)")
-                + ": EXPIRING findings "
+                + ": findings "
                 + f
                 + " ("
                 + o
@@ -435,7 +430,9 @@ class OutboxCrashTests {
                 + ", deliveries webhook "
                 + dw
                 + " kafka "
-                + dk);
+                + dk
+                + ", want "
+                + want);
       }
     }
     findings.forEach(
@@ -445,10 +442,10 @@ class OutboxCrashTests {
           }
         });
     System.out.printf(
-        "E3: %d keys (%d still active): %d EXPIRING findings, webhook alerts %d, key-alerts %d:"
-            + " doubled effects %d, wrong effects %d%n",
+        "E3: %d keys (%d leaked or revoked, then tried): %d findings, webhook alerts %d, key-alerts"
+            + " %d: doubled effects %d, wrong effects %d%n",
         ids.size(),
-        activeIds.size(),
+        goneIds.size(),
         findings.values().stream().mapToInt(Integer::intValue).sum(),
         webhooks.values().stream().mapToInt(Integer::intValue).sum(),
         alertsOnKafka.values().stream().mapToInt(Integer::intValue).sum(),

@@ -115,6 +115,10 @@ public class UsageResource {
     if (io.keywarden.contracts.KeyFormat.containsKey(r.model(), keyPrefix)) {
       throw new Problem.BadInput(prefix + "model", "holds an API key, not a model name");
     }
+    if (io.keywarden.contracts.KeyFormat.containsKey(r.keyId(), keyPrefix)) {
+      // the answer names the key id it was given
+      throw new Problem.BadInput(prefix + "keyId", "holds an API key, not a key id");
+    }
     if (io.keywarden.contracts.KeyFormat.containsKey(r.requestId(), keyPrefix)) {
       throw new Problem.BadInput(prefix + "requestId", "holds an API key");
     }
