@@ -67,6 +67,48 @@ public final class KeyFormat {
     return checksum(body).equals(secret.substring(prefix.length() + RANDOM_CHARS));
   }
 
+  /** Marker that replaces a key found inside free text by {@link #withholdKeys}. */
+  public static final String WITHHELD = "(withheld: an API key)";
+
+  /**
+   * {@code text} with every generated key of this prefix in it (checksum verified, so nothing else
+   * is touched) replaced by {@link #WITHHELD}; the same string when it holds none. For free text a
+   * client controls (a user agent, a model name) that is kept or sent on.
+   */
+  public static String withholdKeys(String text, String prefix) {
+    if (text == null || prefix == null || prefix.isEmpty()) {
+      return text;
+    }
+    int length = prefix.length() + RANDOM_CHARS + CHECKSUM_CHARS;
+    int at = text.indexOf(prefix);
+    if (at < 0) {
+      return text;
+    }
+    StringBuilder out = null;
+    int copied = 0;
+    while (at >= 0 && at + length <= text.length()) {
+      if (hasValidChecksum(text.substring(at, at + length), prefix)) {
+        if (out == null) {
+          out = new StringBuilder(text.length());
+        }
+        out.append(text, copied, at).append(WITHHELD);
+        copied = at + length;
+        at = text.indexOf(prefix, copied);
+      } else {
+        at = text.indexOf(prefix, at + 1);
+      }
+    }
+    if (out == null) {
+      return text;
+    }
+    return out.append(text, copied, text.length()).toString();
+  }
+
+  /** Whether {@code text} holds a generated key of this prefix (see {@link #withholdKeys}). */
+  public static boolean containsKey(String text, String prefix) {
+    return text != null && !withholdKeys(text, prefix).equals(text);
+  }
+
   /** Lower-case hex SHA-256 of the secret: the only form in which a key is stored or sent. */
   public static String sha256Hex(String secret) {
     return HexFormat.of().formatHex(sha256(secret));

@@ -7,22 +7,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.keywarden.stack.LocalStack;
 import io.keywarden.stack.ServiceProcess;
-import io.keywarden.stack.StackConfig;
 import io.keywarden.stack.testing.Tokens;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.UUID;
 import java.util.stream.StreamSupport;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -31,8 +23,7 @@ import org.junit.jupiter.api.Test;
  * and the three packaged services as separate processes, exactly as the run command starts them.
  */
 class EndToEndTests {
-  static final ObjectMapper JSON = new ObjectMapper();
-  static final HttpClient HTTP = HttpClient.newHttpClient();
+  static final ObjectMapper JSON = SystemStack.JSON;
   static LocalStack stack;
   static int keyPort;
   static int usagePort;
@@ -40,52 +31,15 @@ class EndToEndTests {
 
   @BeforeAll
   static void startEverything() {
-    Path home =
-        StackConfig.findRoot()
-            .resolve("system-tests/target/e2e-" + UUID.randomUUID().toString().substring(0, 8));
-    stack = LocalStack.start(StackConfig.forTests(home));
-    StackConfig c = stack.config();
-    keyPort = c.keyServicePort();
-    usagePort = c.usageServicePort();
-    auditPort = c.auditServicePort();
-    Map<String, String> common =
-        Map.of(
-            "kw.db.host", "localhost",
-            "kw.db.port", String.valueOf(stack.postgresPort()),
-            "kafka.bootstrap.servers", stack.kafkaBootstrap(),
-            "kw.oidc.url", stack.issuer());
-    Map<String, String> key = new HashMap<>(common);
-    key.put("kw.usage.base-url", "http://localhost:" + usagePort);
-    Map<String, String> audit = new HashMap<>(common);
-    audit.put("kw.key-service.url", "http://localhost:" + keyPort);
-    audit.put("kw.smtp.host", "localhost");
-    audit.put("kw.smtp.port", String.valueOf(stack.smtpPort()));
-    // started one after the other: on 2 cores, three JVMs booting at once slow each other down
-    stack.startService("key-service", keyPort, key);
-    stack.startService("usage-service", usagePort, common);
-    stack.startService("audit-service", auditPort, audit);
-  }
-
-  @AfterAll
-  static void stopEverything() {
-    if (stack != null) {
-      stack.close();
-    }
+    stack = SystemStack.get();
+    keyPort = SystemStack.keyPort();
+    usagePort = SystemStack.usagePort();
+    auditPort = SystemStack.auditPort();
   }
 
   static HttpResponse<String> call(String method, String url, String bearer, String body)
       throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(20));
-    if (bearer != null) {
-      b.header("Authorization", "Bearer " + bearer);
-    }
-    if (body != null) {
-      b.header("Content-Type", "application/json")
-          .method(method, HttpRequest.BodyPublishers.ofString(body));
-    } else {
-      b.method(method, HttpRequest.BodyPublishers.noBody());
-    }
-    return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    return SystemStack.call(method, url, bearer, body);
   }
 
   @Test

@@ -40,7 +40,8 @@ import org.jboss.logging.Logger;
  * claimed_until} a few seconds ahead) is handed over here right after its commit with its payload,
  * sent at once without reading it back, and marked published in batches after the acks. The polling
  * relay leaves such a row alone until its claim lapses, so it only publishes it when the writer did
- * not (crash, Kafka down): at least once, never lost.
+ * not (crash, Kafka down): at least once, never lost. It leaves the later rows of that key alone as
+ * well, so a key's events still reach Kafka in commit order.
  */
 @ApplicationScoped
 public class OutboxRelay {
@@ -69,6 +70,17 @@ public class OutboxRelay {
 
   private final AtomicBoolean again = new AtomicBoolean();
   private volatile boolean stopped;
+
+  /**
+   * Test-only fault hook (reliability row E3, system-tests OutboxCrashTests): when the property
+   * {@code kw.outbox.test.halt-after-send} is {@code true}, the process halts (no shutdown hooks,
+   * like {@code kill -9}) right after Kafka acknowledged a send and before the rows are marked
+   * published. Read only when set; never set outside that test.
+   */
+  private final boolean haltAfterSend =
+      org.eclipse.microprofile.config.ConfigProvider.getConfig()
+          .getOptionalValue("kw.outbox.test.halt-after-send", Boolean.class)
+          .orElse(false);
 
   OutboxRelay(Pool pool, Clock clock, Vertx vertx) {
     this.pool = pool;
@@ -124,6 +136,7 @@ public class OutboxRelay {
               .subscribe()
               .with(
                   ok -> {
+                    haltIfArmed(1);
                     acked.add(seq);
                     fastPublished.incrementAndGet();
                     flushMarks();
@@ -250,6 +263,10 @@ public class OutboxRelay {
                     "select seq, event_id, topic, record_key, payload from outbox"
                         + " where published_at is null"
                         + " and (claimed_until is null or claimed_until < $2)"
+                        // a key whose create its writer still holds waits for it: publishing the
+                        // key's later rows first would break per-key order (E3)
+                        + " and not exists (select 1 from outbox c where c.published_at is null"
+                        + " and c.claimed_until >= $2 and c.record_key = outbox.record_key)"
                         + " order by seq limit $1 for update skip locked")
                 .execute(Tuple.of(BATCH, OffsetDateTime.now(clock.withZone(ZoneOffset.UTC))))
                 .onItem()
@@ -260,8 +277,21 @@ public class OutboxRelay {
                       if (claimed.isEmpty()) {
                         return Uni.createFrom().item(0);
                       }
-                      return sendAll(claimed).chain(() -> markPublished(conn, claimed));
+                      return sendAll(claimed)
+                          .invoke(() -> haltIfArmed(claimed.size()))
+                          .chain(() -> markPublished(conn, claimed));
                     }));
+  }
+
+  /** The E3 fault hook (see {@link #haltAfterSend}): sent and acknowledged, not yet marked. */
+  private void haltIfArmed(int sent) {
+    if (haltAfterSend) {
+      LOG.warnf(
+          "test fault hook kw.outbox.test.halt-after-send: halting after %d acknowledged sends,"
+              + " before marking them published",
+          sent);
+      Runtime.getRuntime().halt(99);
+    }
   }
 
   private Uni<Void> sendAll(List<Row> rows) {

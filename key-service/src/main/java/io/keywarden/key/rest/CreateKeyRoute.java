@@ -201,9 +201,17 @@ public class CreateKeyRoute {
     rc.next();
   }
 
-  /** The plain case: JSON in, JSON (or anything) accepted, an authority to build Location from. */
+  /**
+   * The plain case: HTTP/1.x, JSON in, JSON (or anything) accepted, an authority to build Location
+   * from. An HTTP/2 request (e.g. the JDK's HttpClient after its h2c upgrade) cannot be handed on
+   * once its body was read (Vert.x refuses to pause an ended HTTP/2 stream, so a refusal became a
+   * 500): it goes to Quarkus REST unread.
+   */
   private static boolean eligible(RoutingContext rc) {
     HttpServerRequest req = rc.request();
+    if (req.version() == io.vertx.core.http.HttpVersion.HTTP_2) {
+      return false;
+    }
     String type = req.getHeader(HttpHeaders.CONTENT_TYPE);
     String accept = req.getHeader(HttpHeaders.ACCEPT);
     String host = authority(req);

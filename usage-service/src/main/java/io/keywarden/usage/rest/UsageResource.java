@@ -34,10 +34,16 @@ public class UsageResource {
 
   private final Charger charger;
   private final ObjectMapper mapper;
+  private final String keyPrefix;
 
-  UsageResource(Charger charger, ObjectMapper mapper) {
+  UsageResource(
+      Charger charger,
+      ObjectMapper mapper,
+      @org.eclipse.microprofile.config.inject.ConfigProperty(name = "kw.keys.prefix")
+          String keyPrefix) {
     this.charger = charger;
     this.mapper = mapper;
+    this.keyPrefix = keyPrefix;
   }
 
   @POST
@@ -54,10 +60,10 @@ public class UsageResource {
           throw new Problem.BadInput("body", "a batch holds 1 to " + MAX_BATCH + " records");
         }
         for (int i = 0; i < root.size(); i++) {
-          records.add(parse(root.get(i), "[" + i + "]."));
+          records.add(noKeys(parse(root.get(i), "[" + i + "]."), "[" + i + "]."));
         }
       } else {
-        records.add(parse(root, ""));
+        records.add(noKeys(parse(root, ""), ""));
       }
     } catch (Problem.BadInput e) {
       return Uni.createFrom().item(e.response());
@@ -99,6 +105,24 @@ public class UsageResource {
     long out = Json.count(o, "outputTokens", prefix);
     Long cost = Json.usd(o, "costUsd", prefix);
     return new UsageRecord(requestId, keyId, model, in, out, cost);
+  }
+
+  /**
+   * S6: the ledger keeps the model and request id of every record, so an API key reported in either
+   * (a client that pasted its key into the model setting) is refused, never stored.
+   */
+  private UsageRecord noKeys(UsageRecord r, String prefix) {
+    if (io.keywarden.contracts.KeyFormat.containsKey(r.model(), keyPrefix)) {
+      throw new Problem.BadInput(prefix + "model", "holds an API key, not a model name");
+    }
+    if (io.keywarden.contracts.KeyFormat.containsKey(r.keyId(), keyPrefix)) {
+      // the answer names the key id it was given
+      throw new Problem.BadInput(prefix + "keyId", "holds an API key, not a key id");
+    }
+    if (io.keywarden.contracts.KeyFormat.containsKey(r.requestId(), keyPrefix)) {
+      throw new Problem.BadInput(prefix + "requestId", "holds an API key");
+    }
+    return r;
   }
 
   private Response singleAnswer(Charger.Result r) {
