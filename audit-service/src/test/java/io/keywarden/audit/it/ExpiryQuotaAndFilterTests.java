@@ -46,6 +46,33 @@ class ExpiryQuotaAndFilterTests {
     assertThat(kafkaAlerts(keyId, type)).hasSize(n);
   }
 
+  /** A key created with three days to live is flagged by its created event, before any sweep. */
+  @Test
+  void aKeyCreatedCloseToItsExpiryIsFlaggedWithoutASweep() {
+    KeySnapshot k =
+        Events.snapshot(
+            UUID.randomUUID().toString(),
+            Api.account("bob"),
+            "expires-in-3d",
+            KeyStatus.ACTIVE,
+            TestClock.now(),
+            TestClock.now().plus(Duration.ofDays(3)),
+            0,
+            1);
+    Api.created(k);
+    awaitKafkaAlerts(k.keyId(), "EXPIRING", 1);
+    assertThat(kafkaAlerts(k.keyId(), "EXPIRING").get(0)).startsWith("3d:");
+    // renamed twenty times (an update event each): still one open finding, no second alert
+    KeySnapshot last = k;
+    for (int v = 2; v <= 21; v++) {
+      last = Events.with(k, KeyStatus.ACTIVE, "expires-in-3d " + v, v);
+      Events.sendKey(KeyEventType.UPDATED, last);
+    }
+    Api.awaitVersion(last);
+    awaitKafkaAlerts(k.keyId(), "EXPIRING", 1);
+    assertThat(Api.findings("bob", "?type=EXPIRING&status=open&key=" + k.keyId())).hasSize(1);
+  }
+
   @Test
   void expiringAlertsOnceAtSevenThreeAndOneDayBeforeExpiry() {
     KeySnapshot k =
