@@ -134,7 +134,10 @@ class PoisonUsageTests {
       assertThat(header(h, "dead-letter-offset")).as(name).isEqualTo("" + offsets.get(name));
     }
     // the channel stayed up: no poison record stopped it
-    given().get("/q/health").then().statusCode(200).body("status", equalTo("UP"));
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(30))
+        .untilAsserted(
+            () -> given().get("/q/health").then().statusCode(200).body("status", equalTo("UP")));
 
     // lag: the group's committed offset reaches the end of the partition
     long lagStart = System.nanoTime();
