@@ -260,13 +260,14 @@ public class OutboxRelay {
     return pool.withTransaction(
         conn ->
             conn.preparedQuery(
-                    "select seq, event_id, topic, record_key, payload from outbox"
+                    "select seq, event_id, topic, record_key, payload from outbox o"
                         + " where published_at is null"
                         + " and (claimed_until is null or claimed_until < $2)"
-                        // a key whose create its writer still holds waits for it: publishing the
-                        // key's later rows first would break per-key order (E3)
-                        + " and not exists (select 1 from outbox c where c.published_at is null"
-                        + " and c.claimed_until >= $2 and c.record_key = outbox.record_key)"
+                        // a later change of a key waits while an earlier row of the same key is
+                        // still its writer's (a create whose fast-path send failed): published
+                        // first, it would reach consumers before the created event (E3)
+                        + " and not exists (select 1 from outbox e where e.record_key = o.record_key"
+                        + " and e.published_at is null and e.claimed_until >= $2 and e.seq < o.seq)"
                         + " order by seq limit $1 for update skip locked")
                 .execute(Tuple.of(BATCH, OffsetDateTime.now(clock.withZone(ZoneOffset.UTC))))
                 .onItem()

@@ -36,6 +36,12 @@ class OutboxTests {
 
   /** An outbox row as the create path writes it, claimed by a writer that then never sent it. */
   String claimedRow(java.time.Instant claimedUntil) throws Exception {
+    io.keywarden.key.domain.ApiKey k = testKey();
+    insertRow(k, io.keywarden.contracts.events.KeyEventType.CREATED, claimedUntil);
+    return k.id.toString();
+  }
+
+  static io.keywarden.key.domain.ApiKey testKey() {
     java.time.Instant now = java.time.Instant.now();
     io.keywarden.key.domain.ApiKey k = new io.keywarden.key.domain.ApiKey();
     k.id = java.util.UUID.randomUUID();
@@ -48,7 +54,16 @@ class OutboxTests {
     k.createdAt = now;
     k.updatedAt = now;
     k.version = 1;
-    var ev = outbox.pendingKeyEvent(io.keywarden.contracts.events.KeyEventType.CREATED, k, now);
+    return k;
+  }
+
+  /** An outbox row of this key's state; claimed by its writer until then, or not (null). */
+  void insertRow(
+      io.keywarden.key.domain.ApiKey k,
+      io.keywarden.contracts.events.KeyEventType type,
+      java.time.Instant claimedUntil)
+      throws Exception {
+    var ev = outbox.pendingKeyEvent(type, k, java.time.Instant.now());
     try (var c = Kw.db();
         var ps =
             c.prepareStatement(
@@ -59,10 +74,46 @@ class OutboxTests {
       ps.setString(3, ev.recordKey());
       ps.setString(4, ev.type());
       ps.setString(5, ev.payload());
-      ps.setObject(6, claimedUntil.atOffset(java.time.ZoneOffset.UTC));
+      ps.setObject(
+          6, claimedUntil == null ? null : claimedUntil.atOffset(java.time.ZoneOffset.UTC));
       ps.executeUpdate();
     }
-    return k.id.toString();
+  }
+
+  /**
+   * A create whose writer has not sent its row (the fast-path send failed, the claim still runs)
+   * and a later change of the same key: the relay holds the change back until the created row goes
+   * first, or consumers would see "disabled" before "created" (OutboxTests' 200-create test saw
+   * exactly that after a broker hang, session 8).
+   */
+  @Test
+  void aLaterChangeOfAKeyWaitsUntilItsCreatedRowIsPublishedFirst() throws Exception {
+    io.keywarden.key.domain.ApiKey k = testKey();
+    String id = k.id.toString();
+    insertRow(
+        k,
+        io.keywarden.contracts.events.KeyEventType.CREATED,
+        java.time.Instant.now().plusSeconds(6));
+    k.version = 2;
+    k.status = "disabled";
+    insertRow(k, io.keywarden.contracts.events.KeyEventType.DISABLED, null);
+    String published =
+        "select count(*) from outbox where published_at is not null and record_key = '" + id + "'";
+    Awaitility.await()
+        .during(Duration.ofSeconds(2))
+        .atMost(Duration.ofSeconds(4))
+        .until(() -> Kw.longQuery(published) == 0);
+    Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> Kw.longQuery(published) == 2);
+    List<String> types =
+        Stack.records(
+                Topics.KEY_EVENTS,
+                l -> l.stream().filter(r -> id.equals(r.key())).count() >= 2,
+                Duration.ofSeconds(15))
+            .stream()
+            .filter(r -> id.equals(r.key()))
+            .map(r -> EventCodec.decode(r.value()).type())
+            .toList();
+    assertThat(types).containsExactly("keywarden.key.created", "keywarden.key.disabled");
   }
 
   @Test

@@ -1,8 +1,13 @@
 package io.keywarden.support.rest;
 
 import com.fasterxml.jackson.core.JsonParseException;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import io.quarkus.security.AuthenticationFailedException;
 import io.quarkus.security.ForbiddenException;
@@ -80,9 +85,44 @@ public class ProblemMappers {
     return problem(400, "Invalid request", field + " has the wrong type or format", field);
   }
 
+  /**
+   * A value of the wrong shape (an object where a string goes, an array where an object goes).
+   * Without this mapper Quarkus REST's own one for this type answers (a 400 that is no problem and
+   * names no field).
+   */
+  @ServerExceptionMapper
+  public Response mismatched(MismatchedInputException e) {
+    return mapping(e);
+  }
+
   @ServerExceptionMapper
   public Response parse(JsonParseException e) {
+    String message = e.getOriginalMessage();
+    if (message != null && message.startsWith("Duplicate field") && e.getProcessor() != null) {
+      String field = path(e.getProcessor());
+      return problem(400, "Invalid request", field + " is given more than once", field);
+    }
     return problem(400, "Invalid request", "the body is not valid JSON", null);
+  }
+
+  /** A number too large for its field, and other read failures that are not a syntax error. */
+  @ServerExceptionMapper
+  public Response streamRead(StreamReadException e) {
+    String field = e.getProcessor() == null ? "" : path(e.getProcessor());
+    if (field.isEmpty()) {
+      return problem(400, "Invalid request", "the body is not valid JSON", null);
+    }
+    return problem(400, "Invalid request", field + " has the wrong type or format", field);
+  }
+
+  /** Nesting deeper than Jackson reads, or a number or string longer than it reads. */
+  @ServerExceptionMapper
+  public Response constraints(StreamConstraintsException e) {
+    return problem(
+        400,
+        "Invalid request",
+        "the body is nested too deeply or holds a number or string that is too long",
+        null);
   }
 
   @ServerExceptionMapper
@@ -103,6 +143,25 @@ public class ProblemMappers {
   @ServerExceptionMapper
   public Response web(WebApplicationException e) {
     int status = e.getResponse().getStatus();
+    if (status == 400) {
+      // Quarkus REST's JSON reader wraps what the parser throws (a field given twice, a number
+      // over its type, nesting too deep): answered as the parser's own failure, naming the field
+      switch (e.getCause()) {
+        case StreamConstraintsException c -> {
+          return constraints(c);
+        }
+        case JsonParseException p -> {
+          return parse(p);
+        }
+        case StreamReadException r -> {
+          return streamRead(r);
+        }
+        case JsonMappingException m -> {
+          return mapping(m);
+        }
+        case null, default -> {}
+      }
+    }
     if (status >= 500) {
       LOG.errorf("request failed: %s", e.getClass().getSimpleName());
       return problem(500, "Internal error", "the request could not be completed", null);
@@ -167,6 +226,19 @@ public class ProblemMappers {
 
   private static boolean isNoStackTrace(Throwable t) {
     return t.getClass().getName().equals("io.vertx.core.impl.NoStackTraceThrowable");
+  }
+
+  /** The field being read when the parser failed, as a path (rateLimit.requestsPerMinute). */
+  private static String path(JsonParser p) {
+    java.util.Deque<String> names = new java.util.ArrayDeque<>();
+    for (JsonStreamContext c = p.getParsingContext(); c != null; c = c.getParent()) {
+      if (c.inObject() && c.getCurrentName() != null) {
+        names.addFirst(c.getCurrentName());
+      } else if (c.inArray()) {
+        names.addFirst("[" + Math.max(0, c.getCurrentIndex()) + "]");
+      }
+    }
+    return String.join(".", names).replace(".[", "[");
   }
 
   private static String path(JsonMappingException e) {
