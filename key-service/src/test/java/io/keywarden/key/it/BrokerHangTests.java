@@ -102,13 +102,17 @@ class BrokerHangTests {
       stopNanos = System.nanoTime();
       OutboxTests.signal(kafka, "STOP");
       stopped = true;
-      // during the stop: health is sampled (reported, not asserted: the broker is unreachable)
+      // during the stop: readiness and liveness are sampled; key-service still answers every
+      // call, so it must stay ready (the outbox holds the changes)
       Awaitility.await()
           .pollInterval(Duration.ofSeconds(5))
           .atMost(STOP.plusSeconds(5))
           .until(
               () -> {
-                healthDuringStop.merge("" + given().get("/q/health").statusCode(), 1, Integer::sum);
+                healthDuringStop.merge(
+                    "ready " + given().get("/q/health/ready").statusCode(), 1, Integer::sum);
+                healthDuringStop.merge(
+                    "live " + given().get("/q/health/live").statusCode(), 1, Integer::sum);
                 return System.nanoTime() - stopNanos >= STOP.toNanos();
               });
       ticker.shutdown();
@@ -207,6 +211,9 @@ class BrokerHangTests {
     // the bound is generous (a shared 2-CPU machine): a create waiting on the broker would take
     // the request or delivery timeout (3-4 s) or the whole stop
     assertThat(p99d).as("p99 create ms while the broker is stopped").isLessThan(1000);
+    assertThat(healthDuringStop.keySet())
+        .as("readiness and liveness while the broker is stopped")
+        .containsExactlyInAnyOrder("ready 200", "live 200");
   }
 
   static java.time.OffsetDateTime utc(Instant i) {
