@@ -835,8 +835,16 @@ public class KeyService {
     if (result != null && !result.isAfter(now)) {
       throw ApiProblem.badRequest(field, "must be in the future");
     }
+    if (result != null && !result.isBefore(LAST_EXPIRY)) {
+      // RFC 3339 years have four digits; beyond them PostgreSQL would store 'infinity' and every
+      // consumer of the event would have to read a year like +999999999
+      throw ApiProblem.badRequest(field, "must be before the year 10000");
+    }
     return result;
   }
+
+  /** The first instant an expiry may not reach: 10000-01-01T00:00:00Z. */
+  static final Instant LAST_EXPIRY = Instant.parse("+10000-01-01T00:00:00Z");
 
   /** Applies the default lifetime and the maxLifetime cap. */
   private static Instant lifetime(

@@ -260,6 +260,14 @@ class KeyLifecycleTests {
             Map.entry(
                 "{\"name\":\""
                     + name
+                    + "\",\"group\":\"default\",\"expiresAt\":\"+999999999-12-31T23:59:59Z\"}",
+                "expiresAt"),
+            Map.entry(
+                "{\"name\":\"" + name + "\",\"group\":\"default\",\"expiresIn\":\"P3000000D\"}",
+                "expiresIn"),
+            Map.entry(
+                "{\"name\":\""
+                    + name
                     + "\",\"group\":\"default\",\"expiresAt\":\"2030-01-01T00:00:00Z\",\"expiresIn\":\"P1D\"}",
                 "expiresIn"));
     for (var c : cases.entrySet()) {
