@@ -7,23 +7,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.keywarden.contracts.KeyFormat;
 import io.keywarden.contracts.Topics;
 import io.keywarden.contracts.events.CloudEvent;
-import io.keywarden.contracts.events.EventCodec;
-import io.keywarden.contracts.events.GroupSnapshot;
 import io.keywarden.contracts.events.KeyEventType;
 import io.keywarden.contracts.events.KeySnapshot;
 import io.keywarden.contracts.events.KeyStatus;
-import io.keywarden.contracts.events.ModelPrice;
 import io.keywarden.contracts.events.QuotaReset;
-import io.keywarden.contracts.events.RateLimit;
 import io.keywarden.stack.LocalStack;
 import io.keywarden.stack.ServiceProcess;
 import io.keywarden.stack.StackConfig;
 import io.keywarden.stack.testing.KeywardenStackResource;
 import io.keywarden.stack.testing.Tokens;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,7 +32,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
@@ -58,7 +49,6 @@ import org.junit.jupiter.api.TestInstance;
 class MidnightTests {
   static final ObjectMapper JSON = new ObjectMapper();
   static final Duration LEAD = Duration.ofSeconds(100);
-  final HttpClient http = HttpClient.newHttpClient();
   final List<ServiceProcess> started = new ArrayList<>();
   LocalStack stack;
   KafkaProducer<String, String> producer;
@@ -72,28 +62,13 @@ class MidnightTests {
     }
   }
 
-  static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
   private HttpResponse<String> post(ServiceProcess s, String path, String token, Object body)
       throws Exception {
-    return http.send(
-        HttpRequest.newBuilder(URI.create("http://localhost:" + s.port() + path))
-            .timeout(Duration.ofSeconds(60))
-            .header("Authorization", "Bearer " + token)
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+    return Instances.post(s, path, token, body);
   }
 
   private String code(ServiceProcess s, String secret) throws Exception {
-    return JSON.readTree(post(s, "/api/authorize", gateway, Map.of("key", secret)).body())
-        .path("code")
-        .asText();
+    return Instances.code(s, gateway, secret);
   }
 
   private void awaitCode(ServiceProcess s, String secret, String code) {
@@ -112,31 +87,20 @@ class MidnightTests {
   }
 
   private void send(String topic, String key, CloudEvent<?> e) throws Exception {
-    producer.send(new ProducerRecord<>(topic, key, EventCodec.encode(e))).get(10, TimeUnit.SECONDS);
+    Instances.send(producer, topic, key, e);
   }
 
   private KeySnapshot snapshot(
       String id, String account, String group, String secret, QuotaReset reset, long version) {
-    Instant now = Instant.now();
-    return new KeySnapshot(
+    return Instances.snapshot(
         id,
         account,
         "m5",
         group,
         KeyStatus.ACTIVE,
         KeyFormat.sha256Hex(secret),
-        "sk-kw-…",
-        false,
-        null,
-        null,
-        List.of(),
         50_000,
         reset,
-        RateLimit.NONE,
-        null,
-        now,
-        now,
-        null,
         version);
   }
 
@@ -174,23 +138,7 @@ class MidnightTests {
             Map.of("amountUsd", "10.00", "reference", "m5"));
     assertThat(credit.statusCode()).as(credit.body()).isEqualTo(201);
     String group = "m5-" + UUID.randomUUID().toString().substring(0, 8);
-    send(
-        Topics.GROUPS,
-        group,
-        CloudEvent.of(
-            GroupSnapshot.TYPE,
-            "/test",
-            group,
-            Instant.now(),
-            new GroupSnapshot(
-                group,
-                "",
-                true,
-                false,
-                List.of(new ModelPrice("m", "x", 1, 1)),
-                Instant.now(),
-                Instant.now(),
-                1)));
+    Instances.group(producer, group);
     String dailySecret = KeyFormat.generate(KeyFormat.DEFAULT_PREFIX);
     String daily = UUID.randomUUID().toString();
     send(
@@ -279,7 +227,8 @@ class MidnightTests {
   private ServiceProcess start(Map<String, String> props, Path log) {
     try {
       ServiceProcess s =
-          ServiceProcess.start(StackConfig.findRoot(), "usage-service", freePort(), props, log);
+          ServiceProcess.start(
+              StackConfig.findRoot(), "usage-service", Instances.freePort(), props, log);
       synchronized (started) {
         started.add(s);
       }

@@ -8,24 +8,17 @@ import io.keywarden.contracts.KeyFormat;
 import io.keywarden.contracts.Topics;
 import io.keywarden.contracts.events.CloudEvent;
 import io.keywarden.contracts.events.EventCodec;
-import io.keywarden.contracts.events.GroupSnapshot;
 import io.keywarden.contracts.events.KeyEventType;
 import io.keywarden.contracts.events.KeySnapshot;
 import io.keywarden.contracts.events.KeyStatus;
-import io.keywarden.contracts.events.ModelPrice;
 import io.keywarden.contracts.events.QuotaReset;
 import io.keywarden.contracts.events.QuotaThreshold;
-import io.keywarden.contracts.events.RateLimit;
 import io.keywarden.contracts.events.UsageRecorded;
 import io.keywarden.stack.LocalStack;
 import io.keywarden.stack.ServiceProcess;
 import io.keywarden.stack.StackConfig;
 import io.keywarden.stack.testing.KeywardenStackResource;
 import io.keywarden.stack.testing.Tokens;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,7 +47,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -77,7 +69,6 @@ class RestartTests {
   Map<String, String> props;
   Path logs;
   KafkaProducer<String, String> producer;
-  final HttpClient http = HttpClient.newHttpClient();
   String gateway;
   final List<ServiceProcess> started = new ArrayList<>();
 
@@ -114,15 +105,9 @@ class RestartTests {
     all.putAll(extra);
     ServiceProcess s =
         ServiceProcess.start(
-            StackConfig.findRoot(), "usage-service", freePort(), all, logs.resolve(name));
+            StackConfig.findRoot(), "usage-service", Instances.freePort(), all, logs.resolve(name));
     started.add(s);
     return s;
-  }
-
-  static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
   }
 
   private static void kill9(ServiceProcess s) throws Exception {
@@ -133,14 +118,7 @@ class RestartTests {
 
   private HttpResponse<String> post(ServiceProcess s, String path, String token, Object body)
       throws Exception {
-    return http.send(
-        HttpRequest.newBuilder(URI.create("http://localhost:" + s.port() + path))
-            .timeout(Duration.ofSeconds(60))
-            .header("Authorization", "Bearer " + token)
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+    return Instances.post(s, path, token, body);
   }
 
   private HttpResponse<String> usage(ServiceProcess s, String requestId, String keyId, String usd)
@@ -153,52 +131,25 @@ class RestartTests {
   }
 
   private void send(String topic, String key, CloudEvent<?> e) throws Exception {
-    producer.send(new ProducerRecord<>(topic, key, EventCodec.encode(e))).get(10, TimeUnit.SECONDS);
+    Instances.send(producer, topic, key, e);
   }
 
   /** A group, an account with credit and an active key (quota in µ$, 0 = none); its id. */
   private String key(ServiceProcess s, String account, String credit, long quota, String secret)
       throws Exception {
     String group = "restart-" + UUID.randomUUID().toString().substring(0, 8);
-    send(
-        Topics.GROUPS,
-        group,
-        CloudEvent.of(
-            GroupSnapshot.TYPE,
-            "/test",
-            group,
-            Instant.now(),
-            new GroupSnapshot(
-                group,
-                "",
-                true,
-                false,
-                List.of(new ModelPrice("m", "x", 1, 1)),
-                Instant.now(),
-                Instant.now(),
-                1)));
+    Instances.group(producer, group);
     String keyId = UUID.randomUUID().toString();
-    Instant now = Instant.now();
     KeySnapshot k =
-        new KeySnapshot(
+        Instances.snapshot(
             keyId,
             account,
             "k",
             group,
             KeyStatus.ACTIVE,
             KeyFormat.sha256Hex(secret),
-            "sk-kw-…",
-            false,
-            null,
-            null,
-            List.of(),
             quota,
             QuotaReset.NONE,
-            RateLimit.NONE,
-            null,
-            now,
-            now,
-            null,
             1);
     send(
         Topics.KEY_EVENTS,
@@ -380,7 +331,8 @@ class RestartTests {
   void e4ThresholdEventsOfChargesCommittedBeforeAKill9AreSentAfterTheRestart() throws Exception {
     Map<String, String> noKafkaAcks = new HashMap<>();
     noKafkaAcks.put(
-        "mp.messaging.outgoing.usage-events.bootstrap.servers", "localhost:" + freePort());
+        "mp.messaging.outgoing.usage-events.bootstrap.servers",
+        "localhost:" + Instances.freePort());
     noKafkaAcks.put("mp.messaging.outgoing.usage-events.health-enabled", "false");
     noKafkaAcks.put("mp.messaging.outgoing.usage-events.max.block.ms", "600000");
     ServiceProcess doomed = launch("e4-doomed", noKafkaAcks);

@@ -2,28 +2,19 @@ package io.keywarden.usage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.keywarden.contracts.KeyFormat;
 import io.keywarden.contracts.Topics;
 import io.keywarden.contracts.events.CloudEvent;
-import io.keywarden.contracts.events.EventCodec;
-import io.keywarden.contracts.events.GroupSnapshot;
 import io.keywarden.contracts.events.KeyEventType;
 import io.keywarden.contracts.events.KeySnapshot;
 import io.keywarden.contracts.events.KeyStatus;
-import io.keywarden.contracts.events.ModelPrice;
 import io.keywarden.contracts.events.QuotaReset;
-import io.keywarden.contracts.events.RateLimit;
 import io.keywarden.stack.LocalStack;
 import io.keywarden.stack.ServiceProcess;
 import io.keywarden.stack.StackConfig;
 import io.keywarden.stack.testing.KeywardenStackResource;
 import io.keywarden.stack.testing.Tokens;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,7 +37,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -65,7 +55,6 @@ class ScaleOutTests {
   ServiceProcess a;
   ServiceProcess b;
   KafkaProducer<String, String> producer;
-  final HttpClient http = HttpClient.newHttpClient();
   String gateway;
 
   @BeforeAll
@@ -76,10 +65,18 @@ class ScaleOutTests {
     Path logs = Files.createDirectories(stack.home().resolve("scale-out-logs"));
     a =
         ServiceProcess.start(
-            StackConfig.findRoot(), "usage-service", freePort(), props, logs.resolve("a"));
+            StackConfig.findRoot(),
+            "usage-service",
+            Instances.freePort(),
+            props,
+            logs.resolve("a"));
     b =
         ServiceProcess.start(
-            StackConfig.findRoot(), "usage-service", freePort(), props, logs.resolve("b"));
+            StackConfig.findRoot(),
+            "usage-service",
+            Instances.freePort(),
+            props,
+            logs.resolve("b"));
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap());
     p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
@@ -102,31 +99,17 @@ class ScaleOutTests {
     }
   }
 
-  static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
   private HttpResponse<String> post(ServiceProcess s, String path, String token, Object body)
       throws Exception {
-    return http.send(
-        HttpRequest.newBuilder(URI.create("http://localhost:" + s.port() + path))
-            .timeout(Duration.ofSeconds(30))
-            .header("Authorization", "Bearer " + token)
-            .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+    return Instances.post(s, path, token, body);
   }
 
   private String code(ServiceProcess s, String secret) throws Exception {
-    JsonNode n = JSON.readTree(post(s, "/api/authorize", gateway, Map.of("key", secret)).body());
-    return n.path("code").asText();
+    return Instances.code(s, gateway, secret);
   }
 
   private void send(String topic, String key, CloudEvent<?> e) throws Exception {
-    producer.send(new ProducerRecord<>(topic, key, EventCodec.encode(e))).get(10, TimeUnit.SECONDS);
+    Instances.send(producer, topic, key, e);
   }
 
   private KeySnapshot snapshot(
@@ -137,42 +120,13 @@ class ScaleOutTests {
       KeyStatus status,
       long quota,
       long version) {
-    Instant now = Instant.now();
-    return new KeySnapshot(
-        id,
-        account,
-        "k",
-        group,
-        status,
-        hash,
-        "sk-kw-…",
-        false,
-        null,
-        null,
-        List.of(),
-        quota,
-        QuotaReset.NONE,
-        RateLimit.NONE,
-        null,
-        now,
-        now,
-        null,
-        version);
+    return Instances.snapshot(
+        id, account, "k", group, status, hash, quota, QuotaReset.NONE, version);
   }
 
   private String group() throws Exception {
     String name = "scale-" + UUID.randomUUID().toString().substring(0, 8);
-    GroupSnapshot g =
-        new GroupSnapshot(
-            name,
-            "",
-            true,
-            false,
-            List.of(new ModelPrice("m", "x", 1, 1)),
-            Instant.now(),
-            Instant.now(),
-            1);
-    send(Topics.GROUPS, name, CloudEvent.of(GroupSnapshot.TYPE, "/test", name, Instant.now(), g));
+    Instances.group(producer, name);
     return name;
   }
 
