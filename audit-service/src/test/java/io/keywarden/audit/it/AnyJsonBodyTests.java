@@ -43,7 +43,7 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(KeywardenStackResource.class)
 @QuarkusTestResource(SmtpServer.class)
 class AnyJsonBodyTests {
-  static final int TRIES = Integer.getInteger("kw.s9.tries", 150);
+  static final int TRIES = Integer.getInteger("kw.s9.tries", 80);
 
   /** An account of no key: settings stored for it never send an alert. */
   static final String ADMIN_TARGET = "s9-any-json-body";
@@ -95,7 +95,8 @@ class AnyJsonBodyTests {
     try (Connection c = DeliveryRaceTests.db()) {
       Bodies bodies = new Bodies(JqwikSession.getRandom().orElseThrow());
       for (Endpoint ep : Endpoint.values()) {
-        for (int i = 0; i < TRIES; i++) {
+        // the ack reads no body: a quarter as many
+        for (int i = 0; i < (ep == Endpoint.ACK ? TRIES / 4 : TRIES); i++) {
           byte[] body = bodies.next();
           String account = ep == Endpoint.PUT_ADMIN ? ADMIN_TARGET : bob;
           String before = row(c, account);
@@ -179,7 +180,7 @@ class AnyJsonBodyTests {
     cases.put(
         "NUL in the secret",
         new String[] {
-          "{\"webhookUrl\":\"https://h.example/x\",\"webhookSecret\":\"0123456789abcdef\\u0000\"}",
+          "{\"webhookUrl\":\"https://h.example/x\",\"webhookSecret\":\"01234567\\u000089abcdef\"}",
           "webhookSecret"
         });
     cases.put(
@@ -234,9 +235,10 @@ class AnyJsonBodyTests {
     cases.put("an array body", new String[] {"[]", ""});
     cases.put("a string body", new String[] {"\"daily\"", ""});
     cases.put("an empty body", new String[] {"", ""});
-    cases.put("truncated", new String[] {"{\"mode\":\"dai", ""});
+    cases.put("truncated", new String[] {"{\"mode\":\"dai", "mode"});
     cases.put(
-        "5000 deep", new String[] {"{\"mode\":" + "[".repeat(5000) + "]".repeat(5000) + "}", ""});
+        "5000 deep",
+        new String[] {"{\"mode\":" + "[".repeat(5000) + "]".repeat(5000) + "}", "mode"});
     List<String> wrong = new ArrayList<>();
     try (Connection c = DeliveryRaceTests.db()) {
       String account = Api.account("bob");
