@@ -7,9 +7,8 @@ import jakarta.inject.Singleton;
 
 /**
  * Request bodies with a field twice are refused (400 naming the field), not read as "the last one
- * wins" (S9): {@code {"mode":"daily","mode":"immediate"}} was stored as the last value without a
- * word, and a one-field body fails inside Jackson's record binding ("no fallback setter for creator
- * property", a 500). Two readers of one body must never see different values.
+ * wins" (S9): {@code {"mode":"daily","mode":"immediate"}} was stored as {@code immediate} with a
+ * 200, and two readers of one body must never see different values.
  */
 @Singleton
 public class StrictJson implements ObjectMapperCustomizer {
