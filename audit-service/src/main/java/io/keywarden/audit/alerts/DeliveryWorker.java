@@ -286,6 +286,12 @@ public class DeliveryWorker {
     if (s == null || s.webhookUrl == null) {
       return Uni.createFrom().failure(new DeliveryFailed("no webhook configured any more"));
     }
+    try {
+      // a URL stored before the check (a metadata or link-local address) is never called
+      io.keywarden.audit.rest.AlertsResource.webhookUrl(s.webhookUrl);
+    } catch (RuntimeException e) {
+      return Uni.createFrom().failure(new DeliveryFailed("the webhook URL is refused"));
+    }
     String body = json(c.alert() != null ? c.alert() : c.digest());
     long ts = clock.instant().getEpochSecond();
     URI uri = URI.create(s.webhookUrl);

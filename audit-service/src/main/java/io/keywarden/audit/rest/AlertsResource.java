@@ -17,11 +17,15 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
+import java.net.InetAddress;
 import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.UnknownHostException;
 import java.time.Clock;
-import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
@@ -97,35 +101,30 @@ public class AlertsResource {
     if (body.account() != null && !body.account().equals(acct)) {
       throw ApiProblem.badRequest("account", "cannot be changed");
     }
-    String url = blankToNull(body.webhookUrl());
-    if (url != null) {
-      try {
-        URI u = URI.create(url);
-        if (!("https".equals(u.getScheme()) || "http".equals(u.getScheme()))
-            || u.getHost() == null) {
-          throw new IllegalArgumentException();
-        }
-      } catch (IllegalArgumentException e) {
-        throw ApiProblem.badRequest("webhookUrl", "must be an http or https URL");
-      }
-      if (url.length() > 2000) {
-        throw ApiProblem.badRequest("webhookUrl", "must be at most 2000 characters");
-      }
-    }
+    String url = webhookUrl(blankToNull(body.webhookUrl()));
     String secret = blankToNull(body.webhookSecret());
     if (secret != null && (secret.length() < 16 || secret.length() > 255)) {
       throw ApiProblem.badRequest("webhookSecret", "must be 16 to 255 characters");
     }
+    if (secret != null && hasControl(secret)) {
+      throw ApiProblem.badRequest("webhookSecret", "must not contain control characters");
+    }
     String email = blankToNull(body.email());
-    if (email != null && (email.length() > 320 || !email.matches("[^@\\s]+@[^@\\s]+"))) {
+    if (email != null
+        && (email.length() > 320 || hasControl(email) || !email.matches("[^@\\s]+@[^@\\s]+"))) {
       throw ApiProblem.badRequest("email", "must be an email address");
     }
     String mode = body.mode() == null ? "immediate" : body.mode().trim().toLowerCase(Locale.ROOT);
     if (!AlertSettings.IMMEDIATE.equals(mode) && !AlertSettings.DAILY.equals(mode)) {
       throw ApiProblem.badRequest("mode", "must be immediate or daily");
     }
-    List<String> types = new ArrayList<>();
+    // a set: the same type twice is the same setting (a list of 100 overflowed the column: a 503)
+    Set<String> types = new LinkedHashSet<>();
     if (body.findingTypes() != null) {
+      if (body.findingTypes().size() > MAX_FINDING_TYPES) {
+        throw ApiProblem.badRequest(
+            "findingTypes", "must have at most " + MAX_FINDING_TYPES + " entries");
+      }
       for (int i = 0; i < body.findingTypes().size(); i++) {
         String t = body.findingTypes().get(i);
         try {
@@ -206,6 +205,107 @@ public class AlertsResource {
       return account.trim();
     }
     throw ApiProblem.notFound("account " + account.trim());
+  }
+
+  static final int MAX_FINDING_TYPES = 100;
+
+  /** Host names of cloud metadata services (their addresses are refused as link-local). */
+  private static final Set<String> METADATA_HOSTS =
+      Set.of("metadata", "metadata.google.internal", "metadata.goog", "instance-data");
+
+  /**
+   * An http(s) URL of at most 2000 characters whose host is not a link-local, unspecified or
+   * multicast address nor a cloud metadata name (S9: {@code http://169.254.169.254/} was accepted,
+   * and every alert would have been POSTed to the instance metadata service). Numeric hosts must be
+   * plain dotted quads. Loopback and private addresses stay allowed: webhooks to an internal
+   * receiver are a legitimate set-up.
+   */
+  public static String webhookUrl(String url) {
+    if (url == null) {
+      return null;
+    }
+    if (url.length() > 2000) {
+      throw ApiProblem.badRequest("webhookUrl", "must be at most 2000 characters");
+    }
+    URI u;
+    try {
+      u = hasControl(url) ? null : new URI(url);
+    } catch (URISyntaxException e) {
+      u = null;
+    }
+    if (u == null
+        || !("https".equalsIgnoreCase(u.getScheme()) || "http".equalsIgnoreCase(u.getScheme()))
+        || u.getHost() == null
+        || u.getHost().isBlank()) {
+      throw ApiProblem.badRequest("webhookUrl", "must be an http or https URL");
+    }
+    String host = u.getHost().toLowerCase(Locale.ROOT);
+    if (host.endsWith(".")) {
+      host = host.substring(0, host.length() - 1);
+    }
+    if (METADATA_HOSTS.contains(host)) {
+      throw ApiProblem.badRequest("webhookUrl", "must not point at a cloud metadata service");
+    }
+    InetAddress literal = null;
+    if (host.startsWith("[") && host.endsWith("]")) {
+      try {
+        literal = InetAddress.getByName(host.substring(1, host.length() - 1));
+      } catch (UnknownHostException | RuntimeException e) {
+        throw ApiProblem.badRequest("webhookUrl", "must be an http or https URL");
+      }
+    } else if (host.substring(host.lastIndexOf('.') + 1).matches("[0-9].*")) {
+      // no top-level domain starts with a digit: a number, however written, which must be a plain
+      // dotted quad (a resolver reads 2852039166, 0xA9.0xFE.0xA9.0xFE or 0251.0376.0251.0376 as
+      // 169.254.169.254)
+      if (!host.matches(
+          "((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}"
+              + "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])")) {
+        throw ApiProblem.badRequest(
+            "webhookUrl", "must give an IPv4 host as four plain decimal numbers (a.b.c.d)");
+      }
+      try {
+        literal = InetAddress.getByName(host);
+      } catch (UnknownHostException e) {
+        throw ApiProblem.badRequest("webhookUrl", "must be an http or https URL");
+      }
+    }
+    if (literal != null) {
+      if (literal instanceof java.net.Inet6Address v6 && isMappedV4(v6.getAddress())) {
+        byte[] a = v6.getAddress();
+        try {
+          literal = InetAddress.getByAddress(java.util.Arrays.copyOfRange(a, 12, 16));
+        } catch (UnknownHostException e) {
+          throw ApiProblem.badRequest("webhookUrl", "must be an http or https URL");
+        }
+      }
+      if (literal.isLinkLocalAddress()
+          || literal.isAnyLocalAddress()
+          || literal.isMulticastAddress()) {
+        throw ApiProblem.badRequest(
+            "webhookUrl", "must not point at a link-local, unspecified or multicast address");
+      }
+    }
+    return url;
+  }
+
+  private static boolean isMappedV4(byte[] a) {
+    for (int i = 0; i < 10; i++) {
+      if (a[i] != 0) {
+        return false;
+      }
+    }
+    return (a[10] == (byte) 0xff && a[11] == (byte) 0xff) || (a[10] == 0 && a[11] == 0);
+  }
+
+  /** Control characters (NUL is refused by PostgreSQL: a 503; CR/LF would split mail headers). */
+  static boolean hasControl(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029') {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static String blankToNull(String s) {
