@@ -303,6 +303,65 @@ class AnyJsonBodyTests {
     assertThat(wrong).isEmpty();
   }
 
+  /**
+   * Valid records the property found answered 503 for ever: one without a model and a cost (the
+   * price look-up threw on a null model) and one of 10^12 tokens of a dear model (the cost
+   * overflowed). Each failed its whole batch; now the first is charged 0 and the second refused.
+   */
+  @Test
+  void recordsThatFailedTheirBatchAreDecided() {
+    String account = Fixtures.account();
+    Fixtures.TestKey key = fx.key(fx.group(true), account);
+    fx.credit(account, "100");
+    String gateway = fx.gatewayToken();
+    String noModel = "s9-" + UUID.randomUUID();
+    Response r =
+        send(
+            Endpoint.USAGE,
+            account,
+            ("{\"requestId\":\"" + noModel + "\",\"keyId\":\"" + key.id() + "\"}")
+                .getBytes(StandardCharsets.UTF_8),
+            gateway,
+            null);
+    assertThat(r.statusCode()).as(r.asString()).isEqualTo(200);
+    String dear = "s9-" + UUID.randomUUID();
+    r =
+        send(
+            Endpoint.USAGE,
+            account,
+            ("{\"requestId\":\""
+                    + dear
+                    + "\",\"keyId\":\""
+                    + key.id()
+                    + "\",\"model\":\"gpt-4o\",\"inputTokens\":1000000000000,"
+                    + "\"outputTokens\":1000000000000}")
+                .getBytes(StandardCharsets.UTF_8),
+            gateway,
+            null);
+    assertThat(r.statusCode()).as(r.asString()).isEqualTo(429);
+    assertThat(r.jsonPath().getString("error.code")).isEqualTo("insufficient_quota");
+    // both decided in the ledger; the balance is untouched (0 charged, the other refused)
+    long rows =
+        pool.preparedQuery("select count(*) from ledger where request_id in ($1, $2)")
+            .execute(Tuple.of(noModel, dear))
+            .await()
+            .indefinitely()
+            .iterator()
+            .next()
+            .getLong(0);
+    assertThat(rows).isEqualTo(2);
+    given().auth().oauth2(fx.token("carol")).get("/api/accounts/me").then().statusCode(200);
+    long balance =
+        pool.preparedQuery("select balance_micros from accounts where account = $1")
+            .execute(Tuple.of(account))
+            .await()
+            .indefinitely()
+            .iterator()
+            .next()
+            .getLong(0);
+    assertThat(balance).isEqualTo(100_000_000L);
+  }
+
   static String clip(String s) {
     return s.length() > 300 ? s.substring(0, 300) + "…" : s;
   }
