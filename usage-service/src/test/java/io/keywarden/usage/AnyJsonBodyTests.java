@@ -350,7 +350,6 @@ class AnyJsonBodyTests {
             .next()
             .getLong(0);
     assertThat(rows).isEqualTo(2);
-    given().auth().oauth2(fx.token("carol")).get("/api/accounts/me").then().statusCode(200);
     long balance =
         pool.preparedQuery("select balance_micros from accounts where account = $1")
             .execute(Tuple.of(account))
