@@ -325,20 +325,34 @@ public class Charger {
     }
   }
 
+  /** The largest cost a record may name (costUsd at most 10^12 USD), in micro-dollars. */
+  static final long MAX_COST_MICROS = 1_000_000_000_000_000_000L;
+
   private long cost(UsageRecord r, KeyEntry k) {
     if (r.costMicros() != null) {
       return r.costMicros();
     }
-    ModelPrice price = projection.group(k.group()).map(g -> g.models().get(r.model())).orElse(null);
+    // a record without a model: the models map is immutable and refuses get(null), an NPE that
+    // failed the whole batch, answered 503 for ever (S9)
+    ModelPrice price =
+        r.model() == null
+            ? null
+            : projection.group(k.group()).map(g -> g.models().get(r.model())).orElse(null);
     if (price == null) {
       return 0;
     }
     // micro-dollars per million tokens; rounded up so nothing is given away
-    long num =
-        Math.addExact(
-            Math.multiplyExact(r.inputTokens(), price.inputMicrosPerMillion()),
-            Math.multiplyExact(r.outputTokens(), price.outputMicrosPerMillion()));
-    return (num + 999_999) / 1_000_000;
+    try {
+      long num =
+          Math.addExact(
+              Math.multiplyExact(r.inputTokens(), price.inputMicrosPerMillion()),
+              Math.multiplyExact(r.outputTokens(), price.outputMicrosPerMillion()));
+      return Math.min(MAX_COST_MICROS, (num + 999_999) / 1_000_000);
+    } catch (ArithmeticException e) {
+      // 10^12 tokens of a dear model: more than any amount (it failed the batch: 503 for ever);
+      // charged as the largest amount a record may name, which no quota or balance covers
+      return MAX_COST_MICROS;
+    }
   }
 
   /**

@@ -166,7 +166,7 @@ public class AccountsResource {
   @Path("/admin/accounts/{account}/credits")
   @RolesAllowed("admin")
   @Consumes(MediaType.WILDCARD)
-  public Uni<Response> credit(@PathParam("account") String account, String body) {
+  public Uni<Response> credit(@PathParam("account") String account, byte[] body) {
     long amount;
     String reference;
     try {

@@ -55,9 +55,8 @@ final class AuthorizeRequest {
     if (fast != null) {
       return fast;
     }
-    return parse(
-        Json.parse(
-            mapper, new String(body, offset, length, java.nio.charset.StandardCharsets.UTF_8)));
+    // from the bytes, not a decoded string: invalid UTF-8 is a 400, not U+FFFD in a value
+    return parse(Json.parse(mapper, body, offset, length));
   }
 
   /** The tree reading (also the judge of every body the streaming reading leaves alone). */

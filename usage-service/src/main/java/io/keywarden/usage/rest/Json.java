@@ -1,7 +1,13 @@
 package io.keywarden.usage.rest;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonStreamContext;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamReadException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import io.keywarden.contracts.Money;
 import java.io.IOException;
 import java.util.Iterator;
@@ -14,15 +20,91 @@ final class Json {
 
   private Json() {}
 
+  /**
+   * The body as one JSON value read from its bytes: invalid UTF-8, content after the value and a
+   * field given twice are refused (400 naming the body or the repeated field), not read as "the
+   * last one wins" (S9). Jackson's own limits (nesting 1,000, numbers of 1,000 digits) hold.
+   */
   static JsonNode parse(ObjectMapper mapper, String body) {
-    if (body == null || body.isBlank()) {
+    return parse(
+        mapper, body == null ? null : body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  static JsonNode parse(ObjectMapper mapper, byte[] body) {
+    return parse(mapper, body, 0, body == null ? 0 : body.length);
+  }
+
+  static JsonNode parse(ObjectMapper mapper, byte[] body, int offset, int length) {
+    if (body == null || blank(body, offset, length)) {
       throw new Problem.BadInput("body", "a JSON body is required");
     }
     try {
-      return mapper.readTree(body);
-    } catch (IOException e) {
+      return reader(mapper).readTree(body, offset, length);
+    } catch (StreamReadException e) {
+      String twice = duplicate(e);
+      if (twice != null) {
+        throw new Problem.BadInput(twice, "appears more than once");
+      }
+      throw new Problem.BadInput("body", "is not valid JSON");
+    } catch (IOException | RuntimeException e) {
       throw new Problem.BadInput("body", "is not valid JSON");
     }
+  }
+
+  private static boolean blank(byte[] b, int offset, int length) {
+    for (int i = offset; i < offset + length; i++) {
+      byte c = b[i];
+      if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private record Strict(ObjectMapper mapper, ObjectReader reader) {}
+
+  private static volatile Strict strict;
+
+  /** The mapper's tree reader with the strict features (one per mapper, made once). */
+  private static ObjectReader reader(ObjectMapper mapper) {
+    Strict s = strict;
+    if (s == null || s.mapper() != mapper) {
+      s =
+          new Strict(
+              mapper,
+              mapper
+                  .reader()
+                  .with(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                  .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS));
+      strict = s;
+    }
+    return s.reader();
+  }
+
+  /**
+   * The repeated field's path ("costUsd", "[3].costUsd") when Jackson refused a field given twice;
+   * else null.
+   */
+  private static String duplicate(StreamReadException e) {
+    String m = e.getOriginalMessage();
+    if (m == null
+        || !m.startsWith("Duplicate field '")
+        || !(e.getProcessor() instanceof JsonParser p)) {
+      return null;
+    }
+    int end = m.lastIndexOf('\'');
+    String name = end > 17 ? m.substring(17, end) : m.substring(17);
+    StringBuilder path = new StringBuilder();
+    for (JsonStreamContext c = p.getParsingContext().getParent(); c != null && !c.inRoot(); ) {
+      JsonStreamContext parent = c.getParent();
+      if (c.inArray()) {
+        path.insert(0, "[" + c.getCurrentIndex() + "].");
+      } else if (c.inObject() && c.getCurrentName() != null) {
+        path.insert(0, c.getCurrentName() + ".");
+      }
+      c = parent;
+    }
+    return path + name;
   }
 
   static void onlyFields(JsonNode o, String prefix, Set<String> allowed) {
@@ -108,7 +190,14 @@ final class Json {
     if (!n.isTextual() && !n.isNumber()) {
       throw new Problem.BadInput(prefix + field, "must be a decimal string such as \"12.50\"");
     }
-    return n.isTextual() ? n.asText() : n.decimalValue().toPlainString();
+    if (n.isTextual()) {
+      return n.asText();
+    }
+    if ((n.isDouble() || n.isFloat()) && !Double.isFinite(n.doubleValue())) {
+      // 1e400 is read as Infinity, which has no decimal value (it was a 500)
+      throw new Problem.BadInput(prefix + field, "is not a valid amount");
+    }
+    return n.decimalValue().toPlainString();
   }
 
   /** A USD amount in text as micro-dollars; null stays null. */

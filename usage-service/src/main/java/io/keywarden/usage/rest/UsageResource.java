@@ -49,7 +49,7 @@ public class UsageResource {
   @POST
   @Consumes(MediaType.WILDCARD)
   @Produces(MediaType.APPLICATION_JSON)
-  public Uni<Response> record(String body) {
+  public Uni<Response> record(byte[] body) {
     List<UsageRecord> records = new ArrayList<>();
     boolean batch;
     try {
