@@ -115,9 +115,11 @@ class RebalanceTests {
     // as a storm of revocations on a loaded machine)
     props.put("mp.messaging.incoming.usage-events.session.timeout.ms", "10000");
     props.put("mp.messaging.incoming.usage-events.heartbeat.interval.ms", "2000");
-    // members are told apart by client id: a consumer that rejoins gets a new member id
-    props.put("mp.messaging.incoming.key-events.client-id-prefix", name + "-");
-    props.put("mp.messaging.incoming.usage-events.client-id-prefix", name + "-");
+    // members are told apart by client id (a consumer that rejoins gets a new member id). The
+    // range assignor hands a topic's partitions to its members in member-id order, and member ids
+    // start with the client id: B's sort before A's, so B takes all three partitions when it joins
+    props.put("mp.messaging.incoming.key-events.client-id-prefix", prefix(name));
+    props.put("mp.messaging.incoming.usage-events.client-id-prefix", prefix(name));
     // the group's joins, assignments and revocations, for when this test fails
     props.put("quarkus.log.category.\"org.apache.kafka.clients.consumer\".level", "INFO");
     int port;
@@ -131,6 +133,10 @@ class RebalanceTests {
     return s;
   }
 
+  static String prefix(String instance) {
+    return (instance.equals("b") ? "1-" : "2-") + instance + "-";
+  }
+
   ConsumerGroupDescription group() throws Exception {
     return admin.describeConsumerGroups(List.of(GROUP)).all().get(10, TimeUnit.SECONDS).get(GROUP);
   }
@@ -139,7 +145,7 @@ class RebalanceTests {
   Set<Integer> keyEventsOf(String instance) throws Exception {
     Set<Integer> parts = new HashSet<>();
     for (MemberDescription m : group().members()) {
-      if (m.clientId().startsWith(instance + "-")) {
+      if (m.clientId().startsWith(prefix(instance))) {
         m.assignment().topicPartitions().stream()
             .filter(tp -> tp.topic().equals(Topics.KEY_EVENTS))
             .forEach(tp -> parts.add(tp.partition()));
