@@ -151,6 +151,47 @@ class EndToEndTests {
     }
   }
 
+  /**
+   * A key created three days before its expiry is flagged EXPIRING by audit-service from its
+   * created event alone (no sweep), through key-service's outbox and Kafka.
+   */
+  @Test
+  void aKeyExpiringInThreeDaysIsFlaggedByAuditService() throws Exception {
+    String alice = Tokens.password(stack.issuer(), "alice");
+    HttpResponse<String> created =
+        call(
+            "POST",
+            "http://localhost:" + keyPort + "/api/keys",
+            alice,
+            "{\"name\":\"e2e expiring\",\"group\":\"default\",\"expiresIn\":\"P3D\"}");
+    assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+    String id = JSON.readTree(created.body()).get("id").asText();
+    try {
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .pollInterval(Duration.ofMillis(200))
+          .untilAsserted(
+              () -> {
+                HttpResponse<String> r =
+                    call(
+                        "GET",
+                        "http://localhost:" + auditPort + "/api/audit/findings?key=" + id,
+                        alice,
+                        null);
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                JsonNode body = JSON.readTree(r.body());
+                JsonNode items = body.isArray() ? body : body.get("items");
+                assertThat(
+                        StreamSupport.stream(items.spliterator(), false)
+                            .map(n -> n.get("type").asText() + ":" + n.get("status").asText()))
+                    .as(r.body())
+                    .contains("EXPIRING:open");
+              });
+    } finally {
+      call("DELETE", "http://localhost:" + keyPort + "/api/keys/" + id, alice, null);
+    }
+  }
+
   static String readLog(Path p) throws IOException {
     return Files.exists(p) ? Files.readString(p) : "";
   }
