@@ -70,7 +70,7 @@ class CrashRedeliveryTests {
   @BeforeAll
   void start() throws Exception {
     stack = KeywardenStackResource.stack();
-    logs = Files.createDirectories(stack.home().resolve("audit-crash-logs"));
+    logs = Files.createDirectories(Path.of("target", "crash-logs")); // kept after the run
     hooks = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
     hooks.createContext(
         "/",
