@@ -39,6 +39,8 @@ import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.MemberDescription;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -114,6 +116,10 @@ class RestartTests {
     props.put("kw.smtp.port", String.valueOf(stack.smtpPort()));
     props.put("kw.audit.delivery-every", "500ms");
     props.put("kw.audit.alerts.backoff", "300ms");
+    // the group's joins and assignments, for when this test fails
+    props.put("quarkus.log.category.\"org.apache.kafka.clients.consumer\".level", "INFO");
+    props.put("mp.messaging.incoming.key-events.client-id-prefix", name + "-");
+    props.put("mp.messaging.incoming.usage-events.client-id-prefix", name + "-");
     ServiceProcess s =
         ServiceProcess.start(
             StackConfig.findRoot(), "audit-service", freePort(), props, logs.resolve(name));
@@ -277,6 +283,23 @@ class RestartTests {
 
     // a real restart: SIGTERM, then a new JVM on the same database and consumer group
     stop(first);
+    // a clean stop leaves the consumer group: no member of the stopped instance remains. (Its
+    // shutdown took ~15 s, the last consumer was killed before its LeaveGroup, and the new instance
+    // got no partition until that member's 45 s session ran out.)
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.kafkaBootstrap()))) {
+      List<String> left =
+          admin
+              .describeConsumerGroups(List.of("audit-service"))
+              .all()
+              .get(10, TimeUnit.SECONDS)
+              .get("audit-service")
+              .members()
+              .stream()
+              .map(MemberDescription::clientId)
+              .filter(id -> id.startsWith("first-"))
+              .toList();
+      assertThat(left).as("members of the stopped instance still in the group").isEmpty();
+    }
     ServiceProcess second = audit("second");
     assertThat(second.pid()).isNotEqualTo(first.pid());
     // the same key event again (a replay), then sweeps on the new process
