@@ -35,6 +35,21 @@ public final class ServiceProcess {
    */
   public static ServiceProcess start(
       Path root, String module, int port, Map<String, String> systemProperties, Path logDir) {
+    return start(root, module, port, systemProperties, logDir, List.of());
+  }
+
+  /**
+   * As {@link #start(Path, String, int, Map, Path)}, with extra JVM options for this process only
+   * (e.g. {@code -Xmx96m}), placed after the defaults and {@code KW_SERVICE_JAVA_OPTS} so that they
+   * win over both.
+   */
+  public static ServiceProcess start(
+      Path root,
+      String module,
+      int port,
+      Map<String, String> systemProperties,
+      Path logDir,
+      List<String> jvmOptions) {
     Path jar = root.resolve(module).resolve("target/quarkus-app/quarkus-run.jar");
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException(
@@ -66,6 +81,7 @@ public final class ServiceProcess {
     if (extra != null && !extra.isBlank()) {
       command.addAll(List.of(extra.trim().split("\\s+")));
     }
+    command.addAll(jvmOptions);
     command.add("-Dquarkus.http.port=" + port);
     systemProperties.forEach(
         (key, value) -> {

@@ -19,16 +19,20 @@ import io.quarkus.scheduler.Scheduled;
 import io.quarkus.vertx.core.runtime.context.VertxContextSafetyToggle;
 import io.smallrye.common.vertx.VertxContext;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import io.vertx.core.Context;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.core.buffer.Buffer;
+import io.vertx.mutiny.core.net.SocketAddress;
 import io.vertx.mutiny.ext.web.client.HttpResponse;
 import io.vertx.mutiny.ext.web.client.WebClient;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.net.InetAddress;
 import java.net.URI;
+import java.net.UnknownHostException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -164,25 +168,27 @@ public class DeliveryWorker {
                         return Uni.createFrom().item(false);
                       }
                       AlertDelivery d = claimed.get(0);
-                      Uni<String> outcome =
+                      Uni<Throwable> outcome =
                           content(d)
                               .chain(c -> send(d, c))
                               .ifNoItem()
                               .after(config.alerts().timeout().multipliedBy(2))
                               .failWith(() -> new DeliveryFailed("timed out"))
-                              .map(x -> (String) null)
+                              .map(x -> (Throwable) null)
                               .onFailure()
-                              .recoverWithItem(DeliveryWorker::describe);
+                              .recoverWithItem(t -> t);
                       if (context != null) {
                         // back on the session's context: the send may complete on another thread
                         outcome = outcome.emitOn(r -> context.runOnContext(x -> r.run()));
                       }
-                      return outcome.invoke(error -> record(d, error)).replaceWith(true);
+                      return outcome.invoke(failure -> record(d, failure)).replaceWith(true);
                     }));
   }
 
-  private void record(AlertDelivery stored, String error) {
+  private void record(AlertDelivery stored, Throwable failure) {
     Instant now = clock.instant();
+    String error = failure == null ? null : describe(failure);
+    boolean final_ = failure instanceof DeliveryFailed f && f.permanent;
     stored.attempts += 1;
     if (error == null) {
       stored.status = AlertDelivery.DELIVERED;
@@ -190,10 +196,10 @@ public class DeliveryWorker {
       stored.lastError = null;
     } else {
       stored.lastError = error.length() > 500 ? error.substring(0, 500) : error;
-      if (stored.attempts >= config.alerts().maxAttempts()) {
+      if (final_ || stored.attempts >= config.alerts().maxAttempts()) {
         stored.status = AlertDelivery.FAILED;
         LOG.warnf(
-            "alert %s on %s gave up after %d attempts: %s",
+            "alert %s on %s failed for good after %d attempts: %s",
             stored.id, stored.channel, stored.attempts, stored.lastError);
       } else {
         stored.nextAttemptAt = now.plus(backoff(stored.attempts));
@@ -292,23 +298,80 @@ public class DeliveryWorker {
     } catch (RuntimeException e) {
       return Uni.createFrom().failure(new DeliveryFailed("the webhook URL is refused"));
     }
-    String body = json(c.alert() != null ? c.alert() : c.digest());
-    long ts = clock.instant().getEpochSecond();
     URI uri = URI.create(s.webhookUrl);
-    var request =
-        http.requestAbs(HttpMethod.POST, uri.toString())
-            .timeout(config.alerts().timeout().toMillis())
-            .putHeader("Content-Type", "application/json")
-            .putHeader(WebhookSignature.TIMESTAMP_HEADER, Long.toString(ts))
-            .putHeader(WebhookSignature.DELIVERY_HEADER, d.id.toString());
-    if (s.webhookSecret != null) {
-      request.putHeader(
-          WebhookSignature.SIGNATURE_HEADER, WebhookSignature.sign(s.webhookSecret, ts, body));
+    boolean https = "https".equalsIgnoreCase(uri.getScheme());
+    String host = uri.getHost();
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
     }
-    return request
-        .sendBuffer(Buffer.buffer(body))
+    int port = uri.getPort() != -1 ? uri.getPort() : (https ? 443 : 80);
+    String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
+    if (uri.getRawQuery() != null) {
+      path += "?" + uri.getRawQuery();
+    }
+    String name = host;
+    String target = path;
+    // the host's addresses are checked now, at every delivery (a name may be re-pointed at the
+    // metadata service after the settings were saved: DNS rebinding), and the request goes to
+    // the address checked, never to a second resolution; Host header and TLS SNI keep the name
+    return checkedAddress(name)
+        .chain(
+            address -> {
+              String body = json(c.alert() != null ? c.alert() : c.digest());
+              long ts = clock.instant().getEpochSecond();
+              var request =
+                  http.request(
+                          HttpMethod.POST,
+                          SocketAddress.inetSocketAddress(port, address.getHostAddress()),
+                          port,
+                          name,
+                          target)
+                      .ssl(https)
+                      .timeout(config.alerts().timeout().toMillis())
+                      .putHeader("Content-Type", "application/json")
+                      .putHeader(WebhookSignature.TIMESTAMP_HEADER, Long.toString(ts))
+                      .putHeader(WebhookSignature.DELIVERY_HEADER, d.id.toString());
+              if (s.webhookSecret != null) {
+                request.putHeader(
+                    WebhookSignature.SIGNATURE_HEADER,
+                    WebhookSignature.sign(s.webhookSecret, ts, body));
+              }
+              return request.sendBuffer(Buffer.buffer(body));
+            })
         .invoke(DeliveryWorker::requireSuccess)
         .replaceWithVoid();
+  }
+
+  /**
+   * The first address of a webhook host, resolved off the event loop (the JDK resolver); refused
+   * for good when ANY of its addresses is link-local (the metadata service), unspecified or
+   * multicast: a name is not safer than the literal address it stands for.
+   */
+  private Uni<InetAddress> checkedAddress(String host) {
+    return Uni.createFrom()
+        .item(
+            () -> {
+              InetAddress[] all;
+              try {
+                all = InetAddress.getAllByName(host);
+              } catch (UnknownHostException e) {
+                throw new DeliveryFailed("cannot resolve the webhook host");
+              }
+              for (InetAddress a : all) {
+                String why = io.keywarden.audit.rest.AlertsResource.refusedAddress(a);
+                if (why != null) {
+                  throw new DeliveryFailed(
+                      "the webhook host resolves to "
+                          + a.getHostAddress()
+                          + ", "
+                          + why
+                          + " address: not sent",
+                      true);
+                }
+              }
+              return all[0];
+            })
+        .runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
   }
 
   private Uni<Void> sendEmail(AlertDelivery d, Content c) {
@@ -396,8 +459,16 @@ public class DeliveryWorker {
 
   /** A delivery the receiver refused. */
   static final class DeliveryFailed extends RuntimeException {
+    /** Not worth another attempt (a refused address): the delivery fails at once. */
+    final boolean permanent;
+
     DeliveryFailed(String message) {
+      this(message, false);
+    }
+
+    DeliveryFailed(String message, boolean permanent) {
       super(message, null, false, false);
+      this.permanent = permanent;
     }
   }
 }

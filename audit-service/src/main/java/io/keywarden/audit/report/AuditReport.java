@@ -1,18 +1,18 @@
 package io.keywarden.audit.report;
 
-import io.keywarden.audit.domain.AuditKey;
-import io.keywarden.audit.domain.Finding;
 import io.keywarden.audit.findings.FindingType;
 import io.keywarden.contracts.Money;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 @io.quarkus.qute.TemplateData
-/** The audit report: one row per key (AWS credential report, adapted) plus summary counts. */
+/**
+ * The audit report: one row per key (AWS credential report, adapted) plus summary counts. {@link
+ * ReportResource} streams it page by page; this record (with no keys) is its JSON head.
+ */
 public record AuditReport(
     Instant generatedAt,
     String account,
@@ -78,60 +78,67 @@ public record AuditReport(
     }
   }
 
-  public static AuditReport build(
-      Instant now, String account, List<AuditKey> keys, List<Finding> openFindings) {
-    Map<String, List<OpenFinding>> byKey = new TreeMap<>();
-    Map<String, Integer> byType = new TreeMap<>();
-    for (FindingType t : FindingType.values()) {
-      byType.put(t.name(), 0);
-    }
-    for (Finding f : openFindings) {
-      byKey
-          .computeIfAbsent(f.keyId, x -> new ArrayList<>())
-          .add(
-              new OpenFinding(
-                  f.id.toString(), f.type, f.detail, FindingType.valueOf(f.type).action()));
-      byType.merge(f.type, 1, Integer::sum);
-    }
+  /** The report's status of a key: an active key past its expiry is "expired". */
+  public static String status(Instant now, String status, Instant expiresAt) {
+    return "active".equals(status) && expiresAt != null && !now.isBefore(expiresAt)
+        ? "expired"
+        : status;
+  }
+
+  /** The statuses always counted (0 when no key has them), in the report's order. */
+  public static Map<String, Integer> emptyStatusCounts() {
     Map<String, Integer> byStatus = new TreeMap<>();
     for (String s : List.of("active", "disabled", "expired", "revoked", "leaked")) {
       byStatus.put(s, 0);
     }
-    List<Row> rows = new ArrayList<>();
-    java.util.Set<String> accounts = new java.util.HashSet<>();
-    for (AuditKey k : keys) {
-      accounts.add(k.account);
-      String status =
-          "active".equals(k.status) && k.expiresAt != null && !now.isBefore(k.expiresAt)
-              ? "expired"
-              : k.status;
-      byStatus.merge(status, 1, Integer::sum);
-      Instant base = k.rotatedAt != null ? k.rotatedAt : k.createdAt;
-      rows.add(
-          new Row(
-              k.keyId,
-              k.name,
-              k.account,
-              k.group,
-              status,
-              k.createdAt,
-              k.lastUsedAt,
-              k.lastClientIp,
-              k.lastUsedAt == null ? null : Duration.between(k.lastUsedAt, now).toDays(),
-              k.expiresAt,
-              Duration.between(base, now).toDays(),
-              Money.formatUsd(k.totalSpendMicros),
-              k.quotaMicros == 0 ? "unlimited" : Money.formatUsd(k.quotaMicros),
-              byKey.getOrDefault(k.keyId, List.of())));
-    }
-    return new AuditReport(now, account, accounts.size(), byStatus, byType, rows);
+    return byStatus;
   }
 
-  public String csv() {
-    StringBuilder sb = new StringBuilder(Csv.row(CSV_HEADER));
-    for (Row r : keys) {
-      sb.append(Csv.row(r.csv()));
+  /** Every finding type (0 when none is open), in the report's order. */
+  public static Map<String, Integer> emptyTypeCounts() {
+    Map<String, Integer> byType = new TreeMap<>();
+    for (FindingType t : FindingType.values()) {
+      byType.put(t.name(), 0);
     }
-    return sb.toString();
+    return byType;
+  }
+
+  /** One key's row, as of {@code now}, with its open findings (ordered by type). */
+  public static Row row(
+      Instant now,
+      String keyId,
+      String name,
+      String account,
+      String group,
+      String status,
+      Instant createdAt,
+      Instant lastUsedAt,
+      String lastClientIp,
+      Instant expiresAt,
+      Instant rotatedAt,
+      long totalSpendMicros,
+      long quotaMicros,
+      List<OpenFinding> openFindings) {
+    Instant base = rotatedAt != null ? rotatedAt : createdAt;
+    return new Row(
+        keyId,
+        name,
+        account,
+        group,
+        status(now, status, expiresAt),
+        createdAt,
+        lastUsedAt,
+        lastClientIp,
+        lastUsedAt == null ? null : Duration.between(lastUsedAt, now).toDays(),
+        expiresAt,
+        Duration.between(base, now).toDays(),
+        Money.formatUsd(totalSpendMicros),
+        quotaMicros == 0 ? "unlimited" : Money.formatUsd(quotaMicros),
+        openFindings);
+  }
+
+  /** An open finding as the report shows it. */
+  public static OpenFinding openFinding(String id, String type, String detail) {
+    return new OpenFinding(id, type, detail, FindingType.valueOf(type).action());
   }
 }

@@ -278,14 +278,38 @@ public class AlertsResource {
           throw ApiProblem.badRequest("webhookUrl", "must be an http or https URL");
         }
       }
-      if (literal.isLinkLocalAddress()
-          || literal.isAnyLocalAddress()
-          || literal.isMulticastAddress()) {
+      if (refusedAddress(literal) != null) {
         throw ApiProblem.badRequest(
             "webhookUrl", "must not point at a link-local, unspecified or multicast address");
       }
     }
     return url;
+  }
+
+  /**
+   * Why a webhook may not go to this address ("a link-local", "an unspecified", "a multicast"), or
+   * null when it may: IPv4-mapped and -compatible IPv6 addresses are judged as their IPv4 address.
+   * Loopback and private addresses are allowed.
+   */
+  public static String refusedAddress(InetAddress address) {
+    InetAddress a = address;
+    if (a instanceof java.net.Inet6Address v6 && isMappedV4(v6.getAddress())) {
+      try {
+        a = InetAddress.getByAddress(java.util.Arrays.copyOfRange(v6.getAddress(), 12, 16));
+      } catch (UnknownHostException e) {
+        return "an invalid";
+      }
+    }
+    if (a.isLinkLocalAddress()) {
+      return "a link-local";
+    }
+    if (a.isAnyLocalAddress()) {
+      return "an unspecified";
+    }
+    if (a.isMulticastAddress()) {
+      return "a multicast";
+    }
+    return null;
   }
 
   private static boolean isMappedV4(byte[] a) {
