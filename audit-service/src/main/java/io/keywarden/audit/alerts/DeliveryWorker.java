@@ -65,6 +65,7 @@ public class DeliveryWorker {
   private final String keyServiceUrl;
   private final Vertx vertx;
   private final AtomicInteger lanesBusy = new AtomicInteger();
+  private volatile boolean stopping;
 
   DeliveryWorker(
       AuditConfig config,
@@ -84,6 +85,10 @@ public class DeliveryWorker {
     this.keyServiceUrl = keyServiceUrl.replaceAll("/+$", "");
   }
 
+  void stopping(@jakarta.enterprise.event.Observes io.quarkus.runtime.ShutdownEvent event) {
+    stopping = true;
+  }
+
   /**
    * Starts a sending lane in every free slot, up to {@code kw.audit.alerts.concurrency}, and
    * returns at once: a lane stuck on a slow receiver (up to twice the timeout) holds its slot only,
@@ -94,6 +99,9 @@ public class DeliveryWorker {
       delayed = "5s", // after the Kafka emitter is connected
       concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
   void tick() {
+    if (stopping) {
+      return; // the database pool is closing: every run would fail until the process ends
+    }
     int lanes = config.alerts().concurrency();
     for (int busy = lanesBusy.get(); busy < lanes; busy = lanesBusy.get()) {
       if (lanesBusy.compareAndSet(busy, busy + 1)) {
