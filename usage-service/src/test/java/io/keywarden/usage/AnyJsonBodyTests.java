@@ -432,19 +432,15 @@ class AnyJsonBodyTests {
 
     private static final List<String> UNKNOWN =
         List.of("spent", "account", "balanceUsd", "allowed", "Key", "", "__proto__", "x");
+    private static final List<String> KNOWN =
+        List.of("key", "requestId", "keyId", "costUsd", "amountUsd");
 
     Bodies(Random random, String secret, String keyId, String account) {
       this.random = random;
       this.secret = secret;
       this.keyId = keyId;
       this.account = account;
-      this.json =
-          new JsonMutations(
-              random,
-              junkStrings::sample,
-              numbers::sample,
-              UNKNOWN,
-              List.of("key", "requestId", "keyId", "costUsd", "amountUsd"));
+      this.json = new JsonMutations(random, junkStrings::sample, numbers::sample, UNKNOWN, KNOWN);
     }
 
     byte[] next(Endpoint ep) {

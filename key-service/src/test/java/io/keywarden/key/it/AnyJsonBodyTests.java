@@ -326,17 +326,13 @@ class AnyJsonBodyTests {
 
     private static final List<String> UNKNOWN =
         List.of("spent", "status", "keyHash", "account", "version", "id", "", "__proto__", "x");
+    private static final List<String> KNOWN =
+        List.of("requestsPerMinute", "tokensPerMinute", "name", "overlap");
 
     Bodies(Random random, String secret) {
       this.random = random;
       this.secret = secret;
-      this.json =
-          new JsonMutations(
-              random,
-              junkStrings::sample,
-              numbers::sample,
-              UNKNOWN,
-              List.of("requestsPerMinute", "tokensPerMinute", "name", "overlap"));
+      this.json = new JsonMutations(random, junkStrings::sample, numbers::sample, UNKNOWN, KNOWN);
     }
 
     byte[] next(Endpoint ep) {
