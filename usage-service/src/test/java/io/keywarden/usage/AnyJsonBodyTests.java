@@ -1,9 +1,14 @@
 package io.keywarden.usage;
 
+import static io.keywarden.stack.testing.JsonMutations.clip;
+import static io.keywarden.stack.testing.JsonMutations.object;
+import static io.keywarden.stack.testing.JsonMutations.quote;
+import static io.keywarden.stack.testing.JsonMutations.show;
 import static io.restassured.RestAssured.given;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keywarden.contracts.KeyFormat;
+import io.keywarden.stack.testing.JsonMutations;
 import io.keywarden.stack.testing.KeywardenStackResource;
 import io.keywarden.usage.projection.KeyProjection;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -14,7 +19,6 @@ import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.inject.Inject;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -361,23 +365,13 @@ class AnyJsonBodyTests {
     assertThat(balance).isEqualTo(100_000_000L);
   }
 
-  static String clip(String s) {
-    return s.length() > 300 ? s.substring(0, 300) + "…" : s;
-  }
-
-  static String show(byte[] body) {
-    String s = new String(body, StandardCharsets.UTF_8);
-    return s.length() > 400
-        ? s.substring(0, 300) + "…(" + body.length + " bytes)…" + s.substring(s.length() - 60)
-        : s;
-  }
-
   /** Bodies: a plausible body of the endpoint, then 0 to 3 mutations. */
   static final class Bodies {
     private final Random random;
     private final String secret;
     private final String keyId;
     private final String account;
+    private final JsonMutations json;
 
     private final Arbitrary<String> junkStrings =
         Arbitraries.oneOf(
@@ -438,19 +432,22 @@ class AnyJsonBodyTests {
 
     private static final List<String> UNKNOWN =
         List.of("spent", "account", "balanceUsd", "allowed", "Key", "", "__proto__", "x");
+    private static final List<String> KNOWN =
+        List.of("key", "requestId", "keyId", "costUsd", "amountUsd");
 
     Bodies(Random random, String secret, String keyId, String account) {
       this.random = random;
       this.secret = secret;
       this.keyId = keyId;
       this.account = account;
+      this.json = new JsonMutations(random, junkStrings::sample, numbers::sample, UNKNOWN, KNOWN);
     }
 
     byte[] next(Endpoint ep) {
-      String json;
+      String body;
       if (ep == Endpoint.USAGE_BATCH) {
-        json = random.nextInt(6) == 0 ? whole() : null;
-        if (json == null) {
+        body = random.nextInt(6) == 0 ? whole() : null;
+        if (body == null) {
           StringBuilder b = new StringBuilder("[");
           int n = random.nextInt(10) == 0 ? 0 : 1 + random.nextInt(3);
           for (int i = 0; i < n; i++) {
@@ -460,24 +457,20 @@ class AnyJsonBodyTests {
                         ? mutated(Endpoint.USAGE)
                         : object(plausible(Endpoint.USAGE), List.of()));
           }
-          json = b.append(']').toString();
+          body = b.append(']').toString();
         }
       } else {
-        json = mutated(ep);
+        body = mutated(ep);
       }
-      byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
-      if (random.nextInt(8) == 0) {
-        return bytesMutation(bytes);
-      }
-      return bytes;
+      return json.bytes(body);
     }
 
     /** Not an object, or any object, or nesting past any sane depth, or nothing. */
     private String whole() {
       return switch (random.nextInt(3)) {
-        case 0 -> anyValue(4);
-        case 1 -> deep();
-        default -> pick("", " ", "null", "{}", "[]", "\"x\"", "0");
+        case 0 -> json.anyValue(4);
+        case 1 -> json.deep("key", "{\"keyId\":", ",\"reference\":\"s9\"}");
+        default -> json.pick("", " ", "null", "{}", "[]", "\"x\"", "0");
       };
     }
 
@@ -487,31 +480,19 @@ class AnyJsonBodyTests {
       List<String> duplicates = new ArrayList<>();
       for (int m = 0; m < mutations; m++) {
         switch (random.nextInt(7)) {
-          case 0, 1 -> {
-            List<String> names = fieldNames(ep);
-            fields.put(names.get(random.nextInt(names.size())), anyValue(3));
-          }
-          case 2 -> {
-            if (!fields.isEmpty()) {
-              List<String> names = new ArrayList<>(fields.keySet());
-              fields.remove(names.get(random.nextInt(names.size())));
-            }
-          }
-          case 3 -> fields.put(UNKNOWN.get(random.nextInt(UNKNOWN.size())), anyValue(2));
+          case 0, 1 -> fields.put(json.pick(fieldNames(ep)), json.anyValue(3));
+          case 2 -> json.removeOne(fields);
+          case 3 -> fields.put(json.pick(UNKNOWN), json.anyValue(2));
           case 4 -> {
-            List<String> names = fieldNames(ep);
-            String f = names.get(random.nextInt(names.size()));
+            String f = json.pick(fieldNames(ep));
             duplicates.add(
-                quote(f) + ":" + (random.nextBoolean() ? plausibleValue(f) : anyValue(1)));
+                quote(f) + ":" + (random.nextBoolean() ? plausibleValue(f) : json.anyValue(1)));
           }
           case 5 -> {
             return whole();
           }
-          default -> {
-            // a number where the endpoint takes one (huge, negative, fractional)
-            List<String> names = fieldNames(ep);
-            fields.put(names.get(random.nextInt(names.size())), numbers.sample());
-          }
+          // a number where the endpoint takes one (huge, negative, fractional)
+          default -> fields.put(json.pick(fieldNames(ep)), numbers.sample());
         }
       }
       return object(fields, duplicates);
@@ -576,131 +557,20 @@ class AnyJsonBodyTests {
         case "key" ->
             quote(random.nextInt(4) == 0 ? KeyFormat.generate(KeyFormat.DEFAULT_PREFIX) : secret);
         case "keyHash" -> quote(KeyFormat.sha256Hex(secret));
-        case "clientIp" -> quote(pick("10.0.0.1", "203.0.113.7", "2001:db8::1"));
-        case "model" -> quote(pick("gpt-4o-mini", "gpt-4o", "no-such-model"));
+        case "clientIp" -> quote(json.pick("10.0.0.1", "203.0.113.7", "2001:db8::1"));
+        case "model" -> quote(json.pick("gpt-4o-mini", "gpt-4o", "no-such-model"));
         case "userAgent" -> quote("s9/1.0");
         case "requestId" -> quote("s9-" + Long.toHexString(random.nextLong()));
         case "estimatedCostUsd", "costUsd" ->
-            random.nextInt(4) == 0 ? pick("0.01", "0") : quote(pick("0.0001", "0.01", "0", "1.5"));
+            random.nextInt(4) == 0
+                ? json.pick("0.01", "0")
+                : quote(json.pick("0.0001", "0.01", "0", "1.5"));
         case "keyId" -> quote(random.nextInt(5) == 0 ? UUID.randomUUID().toString() : keyId);
-        case "inputTokens", "outputTokens" -> pick("0", "10", "1000", "1000000");
-        case "amountUsd" -> quote(pick("12.50", "0.01", "5", "0", "1000000"));
+        case "inputTokens", "outputTokens" -> json.pick("0", "10", "1000", "1000000");
+        case "amountUsd" -> quote(json.pick("12.50", "0.01", "5", "0", "1000000"));
         case "reference" -> quote("s9-" + Long.toHexString(random.nextLong()));
-        default -> anyValue(1);
+        default -> json.anyValue(1);
       };
-    }
-
-    private String pick(String... options) {
-      return options[random.nextInt(options.length)];
-    }
-
-    /** Any JSON value up to this depth: strings, numbers, literals, arrays, objects. */
-    private String anyValue(int depth) {
-      int kind = random.nextInt(depth > 0 ? 8 : 5);
-      return switch (kind) {
-        case 0, 1 -> quote(junkStrings.sample());
-        case 2 -> numbers.sample();
-        case 3 -> pick("true", "false", "null");
-        case 4 -> pick("\"\"", "[]", "{}", "null");
-        case 5 -> {
-          StringBuilder b = new StringBuilder("[");
-          int n = random.nextInt(4);
-          for (int i = 0; i < n; i++) {
-            b.append(i == 0 ? "" : ",").append(anyValue(depth - 1));
-          }
-          yield b.append(']').toString();
-        }
-        default -> {
-          Map<String, String> o = new LinkedHashMap<>();
-          int n = random.nextInt(4);
-          for (int i = 0; i < n; i++) {
-            o.put(
-                random.nextBoolean()
-                    ? UNKNOWN.get(random.nextInt(UNKNOWN.size()))
-                    : pick("key", "requestId", "keyId", "costUsd", "amountUsd"),
-                anyValue(depth - 1));
-          }
-          yield object(o, List.of());
-        }
-      };
-    }
-
-    /** Nesting past any sane depth (Jackson's own limit is 1,000). */
-    private String deep() {
-      int depth = pick(200, 1_500, 5_000);
-      boolean arrays = random.nextBoolean();
-      String open = arrays ? "[" : "{\"key\":";
-      String close = arrays ? "]" : "}";
-      String inner = open.repeat(depth) + "1" + close.repeat(depth);
-      return random.nextBoolean() ? inner : "{\"keyId\":" + inner + ",\"reference\":\"s9\"}";
-    }
-
-    private int pick(int... options) {
-      return options[random.nextInt(options.length)];
-    }
-
-    /** Truncated, an invalid UTF-8 sequence inserted, or a random byte overwritten. */
-    private byte[] bytesMutation(byte[] bytes) {
-      int at = bytes.length == 0 ? 0 : random.nextInt(bytes.length);
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      switch (random.nextInt(3)) {
-        case 0 -> out.write(bytes, 0, at);
-        case 1 -> {
-          out.write(bytes, 0, at);
-          byte[][] bad = {
-            {(byte) 0xC3, (byte) 0x28},
-            {(byte) 0xFF},
-            {(byte) 0xED, (byte) 0xA0, (byte) 0x80},
-            {(byte) 0xF8, (byte) 0x88, (byte) 0x80, (byte) 0x80, (byte) 0x80},
-            {(byte) 0xE2, (byte) 0x82}
-          };
-          out.writeBytes(bad[random.nextInt(bad.length)]);
-          out.write(bytes, at, bytes.length - at);
-        }
-        default -> {
-          out.writeBytes(bytes);
-          byte[] b = out.toByteArray();
-          if (b.length > 0) {
-            b[at] = (byte) random.nextInt(256);
-          }
-          return b;
-        }
-      }
-      return out.toByteArray();
-    }
-
-    static String object(Map<String, String> fields, List<String> extra) {
-      StringBuilder b = new StringBuilder("{");
-      boolean first = true;
-      for (var e : fields.entrySet()) {
-        b.append(first ? "" : ",").append(quote(e.getKey())).append(':').append(e.getValue());
-        first = false;
-      }
-      for (String x : extra) {
-        b.append(first ? "" : ",").append(x);
-        first = false;
-      }
-      return b.append('}').toString();
-    }
-
-    /** A JSON string literal (lone surrogates written as \\u escapes, as JSON allows). */
-    static String quote(String s) {
-      StringBuilder b = new StringBuilder("\"");
-      for (int i = 0; i < s.length(); i++) {
-        char ch = s.charAt(i);
-        switch (ch) {
-          case '"' -> b.append("\\\"");
-          case '\\' -> b.append("\\\\");
-          default -> {
-            if (ch < 0x20 || Character.isSurrogate(ch)) {
-              b.append(String.format("\\u%04x", (int) ch));
-            } else {
-              b.append(ch);
-            }
-          }
-        }
-      }
-      return b.append('"').toString();
     }
   }
 }

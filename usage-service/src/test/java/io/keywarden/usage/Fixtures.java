@@ -15,23 +15,19 @@ import io.keywarden.contracts.events.ModelPrice;
 import io.keywarden.contracts.events.QuotaReset;
 import io.keywarden.contracts.events.RateLimit;
 import io.keywarden.stack.testing.Tokens;
+import io.keywarden.stack.testing.TopicRecords;
 import io.keywarden.usage.projection.KeyProjection;
 import io.restassured.http.ContentType;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /** Puts keys and groups into the projection the way key-service does: CloudEvents on Kafka. */
@@ -273,27 +269,8 @@ public final class Fixtures {
 
   /** Every record of a topic whose Kafka key is {@code key}, read from the beginning. */
   public List<ConsumerRecord<String, String>> records(String topic, String key, Duration wait) {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-    List<ConsumerRecord<String, String>> out = new ArrayList<>();
-    try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p)) {
-      List<TopicPartition> parts =
-          c.partitionsFor(topic).stream()
-              .map(i -> new TopicPartition(topic, i.partition()))
-              .toList();
-      c.assign(parts);
-      c.seekToBeginning(parts);
-      long end = System.nanoTime() + wait.toNanos();
-      while (System.nanoTime() < end) {
-        for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(300))) {
-          if (key.equals(r.key())) {
-            out.add(r);
-          }
-        }
-      }
-    }
-    return out;
+    return TopicRecords.read(bootstrap, topic, rs -> false, wait).stream()
+        .filter(r -> key.equals(r.key()))
+        .toList();
   }
 }

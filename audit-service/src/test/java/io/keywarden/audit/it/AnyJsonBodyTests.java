@@ -1,13 +1,17 @@
 package io.keywarden.audit.it;
 
+import static io.keywarden.stack.testing.JsonMutations.clip;
+import static io.keywarden.stack.testing.JsonMutations.object;
+import static io.keywarden.stack.testing.JsonMutations.quote;
+import static io.keywarden.stack.testing.JsonMutations.show;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keywarden.stack.testing.JsonMutations;
 import io.keywarden.stack.testing.KeywardenStackResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -19,7 +23,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.function.Supplier;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.sessions.JqwikSession;
@@ -314,17 +317,6 @@ class AnyJsonBodyTests {
     };
   }
 
-  static String clip(String s) {
-    return s.length() > 300 ? s.substring(0, 300) + "…" : s;
-  }
-
-  static String show(byte[] body) {
-    String s = new String(body, StandardCharsets.UTF_8);
-    return s.length() > 400
-        ? s.substring(0, 300) + "…(" + body.length + " bytes)…" + s.substring(s.length() - 60)
-        : s;
-  }
-
   /** Bodies: a plausible settings body, then 0 to 3 mutations. */
   static final class Bodies {
     static final String SECRET = "s9WebhookSecret-0123456789";
@@ -342,6 +334,7 @@ class AnyJsonBodyTests {
         List.of("id", "updatedAt", "", "__proto__", "x", "webhook_url", "Mode");
 
     private final Random random;
+    private final JsonMutations json;
 
     private final Arbitrary<String> junkStrings =
         Arbitraries.oneOf(
@@ -403,6 +396,7 @@ class AnyJsonBodyTests {
 
     Bodies(Random random) {
       this.random = random;
+      this.json = new JsonMutations(random, junkStrings::sample, numbers::sample, UNKNOWN, FIELDS);
     }
 
     byte[] next() {
@@ -412,25 +406,16 @@ class AnyJsonBodyTests {
       String whole = null;
       for (int m = 0; m < mutations && whole == null; m++) {
         switch (random.nextInt(8)) {
-          case 0, 1 -> fields.put(pick(FIELDS), anyValue(3));
-          case 2 -> {
-            if (!fields.isEmpty()) {
-              fields.remove(pick(new ArrayList<>(fields.keySet())));
-            }
-          }
-          case 3 -> fields.put(pick(UNKNOWN), anyValue(2));
-          case 4 -> duplicates.add(quote(pick(FIELDS)) + ":" + anyValue(1));
-          case 5 -> whole = anyValue(4);
+          case 0, 1 -> fields.put(json.pick(FIELDS), json.anyValue(3));
+          case 2 -> json.removeOne(fields);
+          case 3 -> fields.put(json.pick(UNKNOWN), json.anyValue(2));
+          case 4 -> duplicates.add(quote(json.pick(FIELDS)) + ":" + json.anyValue(1));
+          case 5 -> whole = json.anyValue(4);
           case 6 -> fields.put("findingTypes", bigList());
-          default -> whole = deep();
+          default -> whole = json.deep("mode", "{\"email\":", ",\"mode\":\"daily\"}");
         }
       }
-      String json = whole != null ? whole : object(fields, duplicates);
-      byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
-      if (random.nextInt(8) == 0) {
-        return bytesMutation(bytes);
-      }
-      return bytes;
+      return json.bytes(whole != null ? whole : object(fields, duplicates));
     }
 
     /** A body that is often valid. */
@@ -439,142 +424,31 @@ class AnyJsonBodyTests {
       if (random.nextBoolean()) {
         f.put(
             "webhookUrl",
-            quote(pick(List.of("https://hooks.example.com/k", "http://127.0.0.1:9/x", ""))));
+            quote(json.pick("https://hooks.example.com/k", "http://127.0.0.1:9/x", "")));
         if (random.nextBoolean()) {
           f.put("webhookSecret", quote(SECRET));
         }
       }
       if (random.nextBoolean()) {
-        f.put("email", quote(pick(List.of("ops@example.com", "a.b+c@d.example", ""))));
+        f.put("email", quote(json.pick("ops@example.com", "a.b+c@d.example", "")));
       }
       if (random.nextBoolean()) {
         f.put(
             "findingTypes",
-            pick(
-                List.of("[]", "[\"EXPIRING\"]", "[\"stale\",\"EXPIRING\"]", "null", "[\"NOPE\"]")));
+            json.pick("[]", "[\"EXPIRING\"]", "[\"stale\",\"EXPIRING\"]", "null", "[\"NOPE\"]"));
       }
       if (random.nextBoolean()) {
-        f.put("mode", quote(pick(List.of("immediate", "daily", "Daily ", "hourly"))));
+        f.put("mode", quote(json.pick("immediate", "daily", "Daily ", "hourly")));
       }
       if (random.nextInt(3) == 0) {
-        f.put("autoDisableStale", pick(List.of("true", "false", "null")));
+        f.put("autoDisableStale", json.pick("true", "false", "null"));
       }
       return f;
     }
 
     private String bigList() {
-      int n = pick(() -> 50, () -> 101, () -> 3_000);
+      int n = json.pick(50, 101, 3_000);
       return "[" + "\"EXPIRING\",".repeat(n - 1) + "\"EXPIRING\"]";
-    }
-
-    private <T> T pick(List<T> options) {
-      return options.get(random.nextInt(options.size()));
-    }
-
-    @SafeVarargs
-    private <T> T pick(Supplier<T>... options) {
-      return options[random.nextInt(options.length)].get();
-    }
-
-    /** Any JSON value up to this depth. */
-    private String anyValue(int depth) {
-      int kind = random.nextInt(depth > 0 ? 8 : 5);
-      return switch (kind) {
-        case 0, 1 -> quote(junkStrings.sample());
-        case 2 -> numbers.sample();
-        case 3 -> pick(List.of("true", "false", "null"));
-        case 4 -> pick(List.of("\"\"", "[]", "{}", "null"));
-        case 5 -> {
-          StringBuilder b = new StringBuilder("[");
-          int n = random.nextInt(4);
-          for (int i = 0; i < n; i++) {
-            b.append(i == 0 ? "" : ",").append(anyValue(depth - 1));
-          }
-          yield b.append(']').toString();
-        }
-        default -> {
-          Map<String, String> o = new LinkedHashMap<>();
-          int n = random.nextInt(4);
-          for (int i = 0; i < n; i++) {
-            o.put(random.nextBoolean() ? pick(UNKNOWN) : pick(FIELDS), anyValue(depth - 1));
-          }
-          yield object(o, List.of());
-        }
-      };
-    }
-
-    /** Nesting past any sane depth (Jackson's own limit is 1000). */
-    private String deep() {
-      int depth = pick(() -> 200, () -> 1_500, () -> 5_000);
-      boolean arrays = random.nextBoolean();
-      String open = arrays ? "[" : "{\"mode\":";
-      String close = arrays ? "]" : "}";
-      String inner = open.repeat(depth) + "1" + close.repeat(depth);
-      return random.nextBoolean() ? inner : "{\"email\":" + inner + ",\"mode\":\"daily\"}";
-    }
-
-    /** Truncated, an invalid UTF-8 sequence inserted, or a random byte overwritten. */
-    private byte[] bytesMutation(byte[] bytes) {
-      int at = bytes.length == 0 ? 0 : random.nextInt(bytes.length);
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      switch (random.nextInt(3)) {
-        case 0 -> out.write(bytes, 0, at);
-        case 1 -> {
-          out.write(bytes, 0, at);
-          byte[][] bad = {
-            {(byte) 0xC3, (byte) 0x28},
-            {(byte) 0xFF},
-            {(byte) 0xED, (byte) 0xA0, (byte) 0x80},
-            {(byte) 0xF8, (byte) 0x88, (byte) 0x80, (byte) 0x80, (byte) 0x80},
-            {(byte) 0xE2, (byte) 0x82}
-          };
-          out.writeBytes(bad[random.nextInt(bad.length)]);
-          out.write(bytes, at, bytes.length - at);
-        }
-        default -> {
-          out.writeBytes(bytes);
-          byte[] b = out.toByteArray();
-          if (b.length > 0) {
-            b[at] = (byte) random.nextInt(256);
-          }
-          return b;
-        }
-      }
-      return out.toByteArray();
-    }
-
-    static String object(Map<String, String> fields, List<String> extra) {
-      StringBuilder b = new StringBuilder("{");
-      boolean first = true;
-      for (var e : fields.entrySet()) {
-        b.append(first ? "" : ",").append(quote(e.getKey())).append(':').append(e.getValue());
-        first = false;
-      }
-      for (String x : extra) {
-        b.append(first ? "" : ",").append(x);
-        first = false;
-      }
-      return b.append('}').toString();
-    }
-
-    /** A JSON string literal (lone surrogates and controls written as \\u escapes). */
-    static String quote(String s) {
-      StringBuilder b = new StringBuilder("\"");
-      for (int i = 0; i < s.length(); i++) {
-        char ch = s.charAt(i);
-        switch (ch) {
-          case '"' -> b.append("\\\"");
-          case '\\' -> b.append("\\\\");
-          default -> {
-            if (ch < 0x20 || Character.isSurrogate(ch)) {
-              b.append(String.format("\\u%04x", (int) ch));
-            } else {
-              b.append(ch);
-            }
-          }
-        }
-      }
-      return b.append('"').toString();
     }
   }
 }

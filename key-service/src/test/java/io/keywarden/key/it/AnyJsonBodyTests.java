@@ -1,12 +1,16 @@
 package io.keywarden.key.it;
 
+import static io.keywarden.stack.testing.JsonMutations.clip;
+import static io.keywarden.stack.testing.JsonMutations.object;
+import static io.keywarden.stack.testing.JsonMutations.quote;
+import static io.keywarden.stack.testing.JsonMutations.show;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keywarden.stack.testing.JsonMutations;
 import io.keywarden.stack.testing.KeywardenStackResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -18,7 +22,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.function.Supplier;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.sessions.JqwikSession;
@@ -247,21 +250,11 @@ class AnyJsonBodyTests {
     };
   }
 
-  static String clip(String s) {
-    return s.length() > 300 ? s.substring(0, 300) + "…" : s;
-  }
-
-  static String show(byte[] body) {
-    String s = new String(body, StandardCharsets.UTF_8);
-    return s.length() > 400
-        ? s.substring(0, 300) + "…(" + body.length + " bytes)…" + s.substring(s.length() - 60)
-        : s;
-  }
-
   /** Bodies: a plausible body of the endpoint, then 0 to 3 mutations. */
   static final class Bodies {
     private final Random random;
     private final String secret;
+    private final JsonMutations json;
 
     private final Arbitrary<String> junkStrings =
         Arbitraries.oneOf(
@@ -333,10 +326,13 @@ class AnyJsonBodyTests {
 
     private static final List<String> UNKNOWN =
         List.of("spent", "status", "keyHash", "account", "version", "id", "", "__proto__", "x");
+    private static final List<String> KNOWN =
+        List.of("requestsPerMinute", "tokensPerMinute", "name", "overlap");
 
     Bodies(Random random, String secret) {
       this.random = random;
       this.secret = secret;
+      this.json = new JsonMutations(random, junkStrings::sample, numbers::sample, UNKNOWN, KNOWN);
     }
 
     byte[] next(Endpoint ep) {
@@ -346,33 +342,15 @@ class AnyJsonBodyTests {
       String whole = null;
       for (int m = 0; m < mutations && whole == null; m++) {
         switch (random.nextInt(7)) {
-          case 0, 1 -> {
-            List<String> names = new ArrayList<>(fieldNames(ep));
-            String f = names.get(random.nextInt(names.size()));
-            fields.put(f, anyValue(3));
-          }
-          case 2 -> {
-            if (!fields.isEmpty()) {
-              List<String> names = new ArrayList<>(fields.keySet());
-              fields.remove(names.get(random.nextInt(names.size())));
-            }
-          }
-          case 3 -> fields.put(UNKNOWN.get(random.nextInt(UNKNOWN.size())), anyValue(2));
-          case 4 -> {
-            List<String> names = new ArrayList<>(fieldNames(ep));
-            String f = names.get(random.nextInt(names.size()));
-            duplicates.add(quote(f) + ":" + anyValue(1));
-          }
-          case 5 -> whole = anyValue(4); // not an object, or any object
-          default -> whole = deep();
+          case 0, 1 -> fields.put(json.pick(fieldNames(ep)), json.anyValue(3));
+          case 2 -> json.removeOne(fields);
+          case 3 -> fields.put(json.pick(UNKNOWN), json.anyValue(2));
+          case 4 -> duplicates.add(quote(json.pick(fieldNames(ep))) + ":" + json.anyValue(1));
+          case 5 -> whole = json.anyValue(4); // not an object, or any object
+          default -> whole = json.deep("name", "{\"name\":", ",\"group\":\"default\"}");
         }
       }
-      String json = whole != null ? whole : object(fields, duplicates);
-      byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
-      if (random.nextInt(8) == 0) {
-        return bytesMutation(bytes);
-      }
-      return bytes;
+      return json.bytes(whole != null ? whole : object(fields, duplicates));
     }
 
     private List<String> fieldNames(Endpoint ep) {
@@ -438,23 +416,23 @@ class AnyJsonBodyTests {
         case "name" -> quote("s9 " + Long.toHexString(random.nextLong()));
         case "group" -> quote(random.nextInt(4) == 0 ? "no-such-group" : "default");
         case "allowedIps" ->
-            pick(
+            json.pick(
                 "[]",
                 "[\"10.0.0.0/8\"]",
                 "[\"203.0.113.7\",\"2001:db8::/32\"]",
                 "null",
                 "[\"10.0.0.0/33\"]");
-        case "quotaUsd" -> quote(pick("12.50", "0.01", "5", "0", "1000000"));
-        case "quotaReset" -> quote(pick("none", "daily", "weekly", "monthly"));
+        case "quotaUsd" -> quote(json.pick("12.50", "0.01", "5", "0", "1000000"));
+        case "quotaReset" -> quote(json.pick("none", "daily", "weekly", "monthly"));
         case "rateLimit" ->
-            pick(
+            json.pick(
                 "{\"requestsPerMinute\":60}",
                 "{\"requestsPerMinute\":60,\"tokensPerMinute\":100000,\"concurrentRequests\":4}",
                 "null",
                 "{}");
-        case "expires", "expiresAt" -> quote(pick("2027-06-01T00:00:00Z", "P30D", "PT12H"));
-        case "overlap" -> quote(pick("PT1H", "P1D", "PT0S", "P7D"));
-        default -> anyValue(1);
+        case "expires", "expiresAt" -> quote(json.pick("2027-06-01T00:00:00Z", "P30D", "PT12H"));
+        case "overlap" -> quote(json.pick("PT1H", "P1D", "PT0S", "P7D"));
+        default -> json.anyValue(1);
       };
     }
 
@@ -466,120 +444,6 @@ class AnyJsonBodyTests {
         b.append(alnum.charAt(random.nextInt(alnum.length())));
       }
       return b.toString();
-    }
-
-    private String pick(String... options) {
-      return options[random.nextInt(options.length)];
-    }
-
-    /** Any JSON value up to this depth: strings, numbers, literals, arrays, objects. */
-    private String anyValue(int depth) {
-      int kind = random.nextInt(depth > 0 ? 8 : 5);
-      return switch (kind) {
-        case 0, 1 -> quote(junkStrings.sample());
-        case 2 -> numbers.sample();
-        case 3 -> pick("true", "false", "null");
-        case 4 -> pick("\"\"", "[]", "{}", "null");
-        case 5 -> {
-          StringBuilder b = new StringBuilder("[");
-          int n = random.nextInt(4);
-          for (int i = 0; i < n; i++) {
-            b.append(i == 0 ? "" : ",").append(anyValue(depth - 1));
-          }
-          yield b.append(']').toString();
-        }
-        default -> {
-          Map<String, String> o = new LinkedHashMap<>();
-          int n = random.nextInt(4);
-          for (int i = 0; i < n; i++) {
-            o.put(
-                random.nextBoolean()
-                    ? UNKNOWN.get(random.nextInt(UNKNOWN.size()))
-                    : pick("requestsPerMinute", "tokensPerMinute", "name", "overlap"),
-                anyValue(depth - 1));
-          }
-          yield object(o, List.of());
-        }
-      };
-    }
-
-    /** Nesting past any sane depth (Jackson's own limit is 1000). */
-    private String deep() {
-      int depth = pick(() -> 200, () -> 1_500, () -> 5_000);
-      boolean arrays = random.nextBoolean();
-      String open = arrays ? "[" : "{\"name\":";
-      String close = arrays ? "]" : "}";
-      String inner = open.repeat(depth) + "1" + close.repeat(depth);
-      return random.nextBoolean() ? inner : "{\"name\":" + inner + ",\"group\":\"default\"}";
-    }
-
-    @SafeVarargs
-    private <T> T pick(Supplier<T>... options) {
-      return options[random.nextInt(options.length)].get();
-    }
-
-    /** Truncated, an invalid UTF-8 sequence inserted, or a random byte overwritten. */
-    private byte[] bytesMutation(byte[] bytes) {
-      int at = bytes.length == 0 ? 0 : random.nextInt(bytes.length);
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      switch (random.nextInt(3)) {
-        case 0 -> out.write(bytes, 0, at);
-        case 1 -> {
-          out.write(bytes, 0, at);
-          byte[][] bad = {
-            {(byte) 0xC3, (byte) 0x28},
-            {(byte) 0xFF},
-            {(byte) 0xED, (byte) 0xA0, (byte) 0x80},
-            {(byte) 0xF8, (byte) 0x88, (byte) 0x80, (byte) 0x80, (byte) 0x80},
-            {(byte) 0xE2, (byte) 0x82}
-          };
-          out.writeBytes(bad[random.nextInt(bad.length)]);
-          out.write(bytes, at, bytes.length - at);
-        }
-        default -> {
-          out.writeBytes(bytes);
-          byte[] b = out.toByteArray();
-          if (b.length > 0) {
-            b[at] = (byte) random.nextInt(256);
-          }
-          return b;
-        }
-      }
-      return out.toByteArray();
-    }
-
-    static String object(Map<String, String> fields, List<String> extra) {
-      StringBuilder b = new StringBuilder("{");
-      boolean first = true;
-      for (var e : fields.entrySet()) {
-        b.append(first ? "" : ",").append(quote(e.getKey())).append(':').append(e.getValue());
-        first = false;
-      }
-      for (String x : extra) {
-        b.append(first ? "" : ",").append(x);
-        first = false;
-      }
-      return b.append('}').toString();
-    }
-
-    /** A JSON string literal (lone surrogates written as \\u escapes, as JSON allows). */
-    static String quote(String s) {
-      StringBuilder b = new StringBuilder("\"");
-      for (int i = 0; i < s.length(); i++) {
-        char ch = s.charAt(i);
-        switch (ch) {
-          case '"' -> b.append("\\\"");
-          case '\\' -> b.append("\\\\");
-          default -> {
-            if (ch < 0x20 || Character.isSurrogate(ch)) {
-              b.append(String.format("\\u%04x", (int) ch));
-            } else {
-              b.append(ch);
-            }
-          }
-        }
-      }
-      return b.append('"').toString();
     }
   }
 }

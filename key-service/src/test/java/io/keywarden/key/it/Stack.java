@@ -7,19 +7,14 @@ import io.keywarden.contracts.events.CloudEvent;
 import io.keywarden.contracts.events.EventCodec;
 import io.keywarden.stack.testing.KeywardenStackResource;
 import io.keywarden.stack.testing.Tokens;
+import io.keywarden.stack.testing.TopicRecords;
 import io.restassured.specification.RequestSpecification;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.Set;
-import java.util.UUID;
 import java.util.function.Predicate;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 
 /** Test access to the real stack: tokens from Keycloak, events from Kafka. */
 final class Stack {
@@ -40,29 +35,8 @@ final class Stack {
   /** Every record of a topic from the beginning, until one matches or the timeout passes. */
   static List<ConsumerRecord<String, String>> records(
       String topic, Predicate<List<ConsumerRecord<String, String>>> until, Duration timeout) {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, KeywardenStackResource.stack().kafkaBootstrap());
-    p.put(ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID());
-    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    List<ConsumerRecord<String, String>> out = new ArrayList<>();
-    try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p)) {
-      List<TopicPartition> parts =
-          c.partitionsFor(topic).stream()
-              .map(i -> new TopicPartition(topic, i.partition()))
-              .toList();
-      c.assign(parts);
-      c.seekToBeginning(parts);
-      long end = System.nanoTime() + timeout.toNanos();
-      while (System.nanoTime() < end) {
-        c.poll(Duration.ofMillis(200)).forEach(out::add);
-        if (until.test(out)) {
-          break;
-        }
-      }
-    }
-    return out;
+    return TopicRecords.read(
+        KeywardenStackResource.stack().kafkaBootstrap(), topic, until, timeout);
   }
 
   /** Which of {@code keys} have a record on {@code topic}, waiting until all have or time is up. */
