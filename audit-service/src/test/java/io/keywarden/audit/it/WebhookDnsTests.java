@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.keywarden.contracts.events.KeySnapshot;
 import io.keywarden.contracts.events.KeyStatus;
 import io.keywarden.stack.testing.KeywardenStackResource;
+import io.keywarden.stack.testing.TestResolver;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import java.sql.Connection;
@@ -16,19 +17,29 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * Webhook host NAMES that resolve to the metadata service (or another link-local, unspecified or
  * multicast address) are refused when the alert is sent, not only literal addresses when the
  * settings are saved: the name is resolved at every delivery and the request goes to the checked
- * address. Names come from {@link TestHosts} (the JVM's resolver in these tests).
+ * address. The names are fixed in local-stack's {@link TestResolver} (the JVM's resolver in these
+ * tests).
  */
 @QuarkusTest
 @QuarkusTestResource(KeywardenStackResource.class)
 @QuarkusTestResource(SmtpServer.class)
 class WebhookDnsTests {
   private final List<String> keys = new ArrayList<>();
+
+  @BeforeAll
+  static void names() {
+    TestResolver.fix("receiver.kw.test", "127.0.0.1");
+    TestResolver.fix("metadata-alias.kw.test", "169.254.169.254");
+    TestResolver.fix("mixed.kw.test", "127.0.0.1", "169.254.169.254");
+    TestResolver.fix("mapped.kw.test", "::ffff:a9fe:a9fe");
+  }
 
   @AfterEach
   void cleanUp() throws Exception {

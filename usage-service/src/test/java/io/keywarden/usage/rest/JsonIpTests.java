@@ -2,6 +2,7 @@ package io.keywarden.usage.rest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.keywarden.stack.testing.TestResolver;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -82,11 +83,11 @@ class JsonIpTests {
   @Test
   void aColonTextThatIsNoLiteralNeverReachesTheNameService() {
     List<String> texts = List.of(".1:2", ".2.3.:14", "..:", ".:a", "x:1", "g::1");
-    LookupRecorder.LOOKUPS.clear();
+    TestResolver.LOOKUPS.clear();
     for (String s : texts) {
       assertThat(Json.isIpLiteral(s)).as("'%s'", s).isFalse();
     }
     assertThat(Json.isIpLiteral("::1")).isTrue();
-    assertThat(LookupRecorder.LOOKUPS).isEmpty();
+    assertThat(TestResolver.LOOKUPS).isEmpty();
   }
 }
