@@ -269,19 +269,10 @@ public class AlertsResource {
         throw ApiProblem.badRequest("webhookUrl", "must be an http or https URL");
       }
     }
-    if (literal != null) {
-      if (literal instanceof java.net.Inet6Address v6 && isMappedV4(v6.getAddress())) {
-        byte[] a = v6.getAddress();
-        try {
-          literal = InetAddress.getByAddress(java.util.Arrays.copyOfRange(a, 12, 16));
-        } catch (UnknownHostException e) {
-          throw ApiProblem.badRequest("webhookUrl", "must be an http or https URL");
-        }
-      }
-      if (refusedAddress(literal) != null) {
-        throw ApiProblem.badRequest(
-            "webhookUrl", "must not point at a link-local, unspecified or multicast address");
-      }
+    // refusedAddress judges an IPv4-mapped IPv6 literal as its IPv4 address
+    if (literal != null && refusedAddress(literal) != null) {
+      throw ApiProblem.badRequest(
+          "webhookUrl", "must not point at a link-local, unspecified or multicast address");
     }
     return url;
   }

@@ -96,14 +96,7 @@ class AlertScenarioTests {
                 hook.body(),
                 hook.headers().get("x-keywarden-signature")))
         .isTrue();
-    List<Map<String, Object>> log =
-        Api.as("alice")
-            .get("/api/audit/deliveries")
-            .then()
-            .statusCode(200)
-            .extract()
-            .jsonPath()
-            .getList("$");
+    List<Map<String, Object>> log = Api.deliveries("alice");
     assertThat(
             log.stream()
                 .filter(d -> k.keyId().equals(d.get("keyId")))
@@ -192,13 +185,7 @@ class AlertScenarioTests {
         .extracting(r -> r.headers().get("x-keywarden-delivery"))
         .containsOnly(all.get(0).headers().get("x-keywarden-delivery"));
     Map<String, Object> delivery =
-        Api.as("carol")
-            .get("/api/audit/deliveries")
-            .then()
-            .extract()
-            .jsonPath()
-            .<Map<String, Object>>getList("$")
-            .stream()
+        Api.deliveries("carol").stream()
             .filter(d -> k.keyId().equals(d.get("keyId")) && "webhook".equals(d.get("channel")))
             .findFirst()
             .orElseThrow();

@@ -38,6 +38,17 @@ final class Api {
         .getList("$");
   }
 
+  /** The alert delivery log as {@code user} sees it. */
+  static List<Map<String, Object>> deliveries(String user) {
+    return as(user)
+        .get("/api/audit/deliveries")
+        .then()
+        .statusCode(200)
+        .extract()
+        .jsonPath()
+        .getList("$");
+  }
+
   /** Sends a key's created event and waits until audit-service holds it. */
   static KeySnapshot created(KeySnapshot k) {
     Events.sendKey(KeyEventType.CREATED, k);

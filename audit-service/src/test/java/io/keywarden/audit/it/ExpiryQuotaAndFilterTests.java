@@ -225,8 +225,7 @@ class ExpiryQuotaAndFilterTests {
         .noneMatch(r -> r.body().contains(unused.keyId()))
         .allMatch(r -> r.body().contains("LEAKED_STILL_USED"));
     assertThat(SmtpServer.MESSAGES).noneMatch(m -> m.contains(unused.keyId()));
-    List<Map<String, Object>> log =
-        Api.as("bob").get("/api/audit/deliveries").then().extract().jsonPath().getList("$");
+    List<Map<String, Object>> log = Api.deliveries("bob");
     assertThat(
             log.stream()
                 .filter(d -> unused.keyId().equals(d.get("keyId")))

@@ -85,15 +85,7 @@ class WebhookDnsTests {
   }
 
   private static Optional<Map<String, Object>> webhookDelivery(String keyId) {
-    List<Map<String, Object>> log =
-        Api.as("bob")
-            .get("/api/audit/deliveries")
-            .then()
-            .statusCode(200)
-            .extract()
-            .jsonPath()
-            .getList("$");
-    return log.stream()
+    return Api.deliveries("bob").stream()
         .filter(d -> keyId.equals(d.get("keyId")) && "webhook".equals(d.get("channel")))
         .findFirst();
   }
