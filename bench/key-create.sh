@@ -6,8 +6,8 @@
 # Self-contained: builds what is missing, starts its own PostgreSQL, Kafka, Keycloak (random
 # loopback ports) and the packaged key-service, and stops them at the end. The modules' own
 # target/classes come first on the class path, so an older snapshot in ~/.m2 cannot shadow them.
-#   bench/key-create.sh                 # 32 callers, 20,000 creates after 3,000 warm-up
-#   CALLERS=16 CREATES=5000 bench/key-create.sh
+#   bench/key-create.sh                 # 32 callers, 40,000 creates after a warm-up until steady
+#   CALLERS=16 CREATES=5000 WARMUP=3000 bench/key-create.sh   # WARMUP: a fixed count instead
 #   SERVICE_PROPS="quarkus.datasource.reactive.max-size=40" bench/key-create.sh
 #   GENERATOR=java bench/key-create.sh  # the former Vert.x generator instead of bench/closedloop.c
 #   DURABLE=0 bench/key-create.sh       # PostgreSQL with fsync off (default: fsync and
@@ -47,8 +47,8 @@ if [[ "${GENERATOR:-c}" == c ]]; then
 fi
 
 exec "$JAVA_HOME/bin/java" -Xmx1g \
-  -Dbench.callers="${CALLERS:-32}" -Dbench.creates="${CREATES:-20000}" \
-  -Dbench.warmup="${WARMUP:-3000}" -Dbench.service-props="${SERVICE_PROPS:-}" \
+  -Dbench.callers="${CALLERS:-32}" -Dbench.creates="${CREATES:-40000}" \
+  -Dbench.warmup="${WARMUP:-0}" -Dbench.service-props="${SERVICE_PROPS:-}" \
   -Dbench.fetch-min-bytes="${FETCH_MIN_BYTES:-1}" -Dbench.fetch-max-wait-ms="${FETCH_MAX_WAIT_MS:-5}" \
   -Dbench.durable="$([[ "${DURABLE:-1}" == 0 ]] && echo false || echo true)" \
   -Dbench.kafka-time="${KAFKA_TIME:-append}" \

@@ -17,7 +17,8 @@
 #   (C, compiled here) and with bench/usage-openloop.java;
 #   POST /api/usage batches of 100 at USAGE_RATE records/s (default 20,000; goal p99 ack <= 20 ms)
 #   and at OVERLOAD_RATES (default 40,000 and 80,000: 503s counted, every acknowledged record checked in the
-#   ledger).
+#   ledger). AUTH_WARMUP (15 s) and USAGE_WARMUP (5 s) set the warm-ups of the authorize [C] and
+#   20k usage rows.
 # SECTIONS="wrk openloop" (default both) picks the parts; SECTIONS=hold starts everything, writes
 # the endpoints and credentials to $HOLD_ENV (default /tmp/kw-usage-bench.env) and waits until
 # stopped (drive your own load, e.g. with a profiler: KW_SERVICE_JAVA_OPTS=-XX:StartFlightRecording...). Everything it started is stopped on exit.
@@ -250,10 +251,11 @@ if [[ " $SECTIONS " == *" openloop "* ]]; then
   olrow "POST /api/authorize direct (shared secret + JSON) [Java]" "$r" "$base"
   echo "    raw: $r"
   brate="$(( USAGE_RATE / 100 ))"
+  UW="${USAGE_WARMUP:-5}"
   base="$(ol post "http://127.0.0.1:$P_FLOOR/" "$brate" "$D" 64 warmup=5)"
   olrow "nginx return 200, POST of a 100-record body (floor)" "$base" ""
-  r="$(ol usage "http://127.0.0.1:$USAGE_PORT/api/usage" "$brate" "$D" 64 warmup=5 "jdbc=$JDBC")"
-  olrow "POST /api/usage, 100 records/request (batches/s)" "$r" "$base"
+  r="$(ol usage "http://127.0.0.1:$USAGE_PORT/api/usage" "$brate" "$D" 64 "warmup=$UW" "jdbc=$JDBC")"
+  olrow "POST /api/usage, 100 records/request (batches/s; $UW s warm-up)" "$r" "$base"
   echo "    records/s acknowledged $(fig records/s "$r") (offered $USAGE_RATE); $(fig ledger-has-acked "$r") acknowledged records found in the ledger; committed-not-acked $(fig committed-not-acked "$r")"
   echo "    raw: $r"
   if [[ "${KW_BENCH_SPREAD_KEYS:-0}" -gt 0 ]]; then

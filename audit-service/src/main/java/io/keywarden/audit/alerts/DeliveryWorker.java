@@ -277,12 +277,63 @@ public class DeliveryWorker {
   }
 
   private Uni<Void> send(AlertDelivery d, Content c) {
+    String unwanted = unwanted(d, c.settings());
+    if (unwanted != null) {
+      // queued under settings the account has changed since: never sent to a destination it
+      // removed, nor in a mode or for a type it no longer wants; final at once (not retried)
+      return Uni.createFrom().failure(new DeliveryFailed(unwanted, true));
+    }
     return switch (io.keywarden.audit.alerts.Channel.fromWire(d.channel)) {
       case KAFKA -> sendKafka(c.alert());
       case WEBHOOK -> sendWebhook(d, c);
       case EMAIL -> sendEmail(d, c);
       case DISABLE -> disableKey(d.keyId);
     };
+  }
+
+  /**
+   * Why a queued delivery is no longer wanted by the account's settings as they are now, or null
+   * when it still is. A delivery follows the current settings, not those it was queued under: a
+   * webhook or email alert goes to the current address (a fixed URL gets the retries), but not when
+   * the address was removed, the mode changed (a digest queued in daily mode is not sent once the
+   * account is back to immediate alerts, nor an immediate alert once it is in daily mode), or the
+   * finding type was taken out of the account's types; a STALE key is not disabled once the account
+   * opted out. Kafka alerts go out whatever the settings.
+   */
+  static String unwanted(AlertDelivery d, AlertSettings s) {
+    io.keywarden.audit.alerts.Channel channel =
+        io.keywarden.audit.alerts.Channel.fromWire(d.channel);
+    boolean digest = AlertPlanner.DIGEST.equals(d.findingType);
+    switch (channel) {
+      case KAFKA -> {
+        return null;
+      }
+      case DISABLE -> {
+        return s != null && s.autoDisableStale && AlertPlanner.wants(s, d.findingType)
+            ? null
+            : "cancelled: the account no longer has stale keys disabled";
+      }
+      case WEBHOOK -> {
+        if (s == null || s.webhookUrl == null) {
+          return "cancelled: no webhook configured any more";
+        }
+      }
+      case EMAIL -> {
+        if (s == null || s.email == null) {
+          return "cancelled: no email address configured any more";
+        }
+      }
+    }
+    if (digest && !AlertSettings.DAILY.equals(s.mode)) {
+      return "cancelled: the account no longer wants a daily digest (mode " + s.mode + ")";
+    }
+    if (!digest && !AlertSettings.IMMEDIATE.equals(s.mode)) {
+      return "cancelled: the account now gets its alerts in the daily digest";
+    }
+    if (!digest && !AlertPlanner.wants(s, d.findingType)) {
+      return "cancelled: the account no longer wants " + d.findingType + " alerts";
+    }
+    return null;
   }
 
   private Uni<Void> sendKafka(KeyAlert alert) {
@@ -297,9 +348,6 @@ public class DeliveryWorker {
 
   private Uni<Void> sendWebhook(AlertDelivery d, Content c) {
     AlertSettings s = c.settings();
-    if (s == null || s.webhookUrl == null) {
-      return Uni.createFrom().failure(new DeliveryFailed("no webhook configured any more"));
-    }
     try {
       // a URL stored before the check (a metadata or link-local address) is never called
       io.keywarden.audit.rest.AlertsResource.webhookUrl(s.webhookUrl);
@@ -384,9 +432,6 @@ public class DeliveryWorker {
 
   private Uni<Void> sendEmail(AlertDelivery d, Content c) {
     AlertSettings s = c.settings();
-    if (s == null || s.email == null) {
-      return Uni.createFrom().failure(new DeliveryFailed("no email address configured any more"));
-    }
     String subject;
     StringBuilder text = new StringBuilder();
     if (c.alert() != null) {

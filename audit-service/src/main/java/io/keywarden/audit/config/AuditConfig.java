@@ -74,6 +74,33 @@ public interface AuditConfig {
 
   Alerts alerts();
 
+  Report report();
+
+  /**
+   * The streamed audit report: each report reads one snapshot in one read-only transaction, on a
+   * connection of its own held for as long as it streams.
+   */
+  interface Report {
+    /**
+     * Reports streaming at once; one more is answered 503 with Retry-After. Well under the reactive
+     * pool's size, so reports can never take every connection from the rest of the service.
+     */
+    @WithDefault("4")
+    int maxConcurrent();
+
+    /**
+     * The longest a report's transaction may wait for its client to take the next page (PostgreSQL
+     * {@code idle_in_transaction_session_timeout}): a client that stops reading loses its report
+     * and the connection is freed.
+     */
+    @WithDefault("60s")
+    Duration idleTimeout();
+
+    /** The longest a report may stream in all; then it is cut off and its connection freed. */
+    @WithDefault("15m")
+    Duration maxDuration();
+  }
+
   /** Alert channels. */
   interface Alerts {
     /** Publish every alert on keywarden.key-alerts. */

@@ -2,9 +2,11 @@ package io.keywarden.audit.report;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.keywarden.audit.config.AuditConfig;
 import io.keywarden.audit.domain.Finding;
 import io.keywarden.support.rest.ApiProblem;
 import io.keywarden.support.rest.Caller;
+import io.keywarden.support.rest.ProblemMappers;
 import io.quarkus.qute.Location;
 import io.quarkus.qute.Template;
 import io.smallrye.mutiny.Multi;
@@ -13,8 +15,11 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.RowSet;
+import io.vertx.mutiny.sqlclient.SqlConnection;
+import io.vertx.mutiny.sqlclient.Transaction;
 import io.vertx.mutiny.sqlclient.Tuple;
 import jakarta.annotation.security.RolesAllowed;
+import jakarta.inject.Singleton;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;
 import jakarta.ws.rs.NotAcceptableException;
@@ -22,6 +27,7 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
@@ -33,6 +39,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.openapi.annotations.media.Content;
 import org.eclipse.microprofile.openapi.annotations.media.Schema;
@@ -40,6 +48,7 @@ import org.eclipse.microprofile.openapi.annotations.responses.APIResponse;
 import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.RestMulti;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 /**
  * {@code GET /api/audit/report}: JSON, CSV or HTML by {@code ?format=} or {@code Accept}. A user
@@ -50,8 +59,17 @@ import org.jboss.resteasy.reactive.RestMulti;
  * findings (one query per page), and each page is written as one chunk before the next is read.
  * Memory stays at about one page, whatever the number of keys. Everything that can be refused
  * (format, account, Accept) is checked before the first byte.
+ *
+ * <p>One snapshot: every query of a report runs on one connection, in one {@code READ ONLY
+ * REPEATABLE READ} transaction held while it streams, so the summary counts are those of the rows
+ * that follow, whatever changes while the report is read. The hold is bounded: at most {@code
+ * kw.audit.report.max-concurrent} reports at once (one more is a 503 problem with Retry-After,
+ * never a wait for a pool the rest of the service needs), a client that stops reading for {@code
+ * idle-timeout} loses its report (PostgreSQL ends the idle transaction), none streams longer than
+ * {@code max-duration}, and a client that goes away ends its report's transaction at once.
  */
 @Path("/api/audit/report")
+@Singleton
 @RolesAllowed({"user", "admin"})
 @Tag(name = "report")
 public class ReportResource {
@@ -78,10 +96,17 @@ public class ReportResource {
           + "where account = $1 and (account, created_at, key_id) > ($1, $2, $3)"
           + " order by account, created_at, key_id limit $4";
 
+  /** The application name a report's connection shows while it holds its snapshot. */
+  static final String APPLICATION_NAME = "keywarden-audit-report";
+
+  /** Reports streaming now, shared by every request (one resource instance: @Singleton). */
+  private final Semaphore permits;
+
   private final Caller caller;
   private final Clock clock;
   private final Pool pool;
   private final ObjectMapper json;
+  private final AuditConfig.Report limits;
   private final Template head;
   private final Template row;
   private final Template tail;
@@ -91,6 +116,7 @@ public class ReportResource {
       Clock clock,
       Pool pool,
       ObjectMapper json,
+      AuditConfig config,
       @Location("report-head.html") Template head,
       @Location("report-row.html") Template row,
       @Location("report-tail.html") Template tail) {
@@ -98,6 +124,8 @@ public class ReportResource {
     this.clock = clock;
     this.pool = pool;
     this.json = json;
+    this.limits = config.report();
+    this.permits = new Semaphore(limits.maxConcurrent());
     this.head = head;
     this.row = row;
     this.tail = tail;
@@ -117,6 +145,11 @@ public class ReportResource {
         @Content(mediaType = "text/csv"),
         @Content(mediaType = "text/html")
       })
+  @APIResponse(
+      responseCode = "503",
+      description =
+          "Too many reports streaming at once (kw.audit.report.max-concurrent): retry after"
+              + " Retry-After seconds")
   public Multi<byte[]> get(
       @QueryParam("format") String format,
       @QueryParam("account") String account,
@@ -129,32 +162,40 @@ public class ReportResource {
     boolean admin = caller.isAdmin();
     Instant now = clock.instant();
     Writer writer = new Writer(fmt, admin);
+    io.vertx.core.Context context = io.vertx.core.Vertx.currentContext();
+    Multi<String> parts =
+        Multi.createFrom()
+            .resourceFromUni(
+                () -> snapshot(response, context),
+                snapshot ->
+                    summary(snapshot.connection, scope, now)
+                        .onItem()
+                        .transformToMulti(
+                            s ->
+                                Multi.createBy()
+                                    .concatenating()
+                                    .streams(
+                                        Multi.createFrom().item(() -> writer.head(s)),
+                                        pages(snapshot.connection, scope, now)
+                                            .map(writer::rows)
+                                            .onFailure()
+                                            .invoke(
+                                                t -> {
+                                                  // the head is out: no error answer is possible
+                                                  // any more; reset the connection so the client
+                                                  // sees a broken transfer, not a short report
+                                                  LOG.errorf(
+                                                      "audit report failed after the head: %s",
+                                                      t.getClass().getSimpleName());
+                                                  response.reset();
+                                                }),
+                                        Multi.createFrom().item(writer::tail))))
+            .withFinalizer(
+                snapshot -> snapshot.end(true),
+                (snapshot, failure) -> snapshot.end(false),
+                snapshot -> snapshot.end(false));
     Multi<byte[]> body =
-        summary(scope, now)
-            .onItem()
-            .transformToMulti(
-                s ->
-                    Multi.createBy()
-                        .concatenating()
-                        .streams(
-                            Multi.createFrom().item(() -> writer.head(s)),
-                            pages(scope, now)
-                                .map(writer::rows)
-                                .onFailure()
-                                .invoke(
-                                    t -> {
-                                      // the head is out: no error answer is possible any more;
-                                      // reset the connection so the client sees a broken
-                                      // transfer, not a short report
-                                      LOG.errorf(
-                                          "audit report failed after the head: %s",
-                                          t.getClass().getSimpleName());
-                                      response.reset();
-                                    }),
-                            Multi.createFrom().item(writer::tail)))
-            .select()
-            .where(s -> !s.isEmpty())
-            .map(s -> s.getBytes(StandardCharsets.UTF_8));
+        parts.select().where(s -> !s.isEmpty()).map(s -> s.getBytes(StandardCharsets.UTF_8));
     // each chunk is written as is: with no @Produces Quarkus treats the stream as octet-stream
     // (no JSON array brackets around the items), and encodeAsJsonArray must keep its default
     // (false would add a line break after every chunk); the Content-Type header says the format
@@ -178,43 +219,196 @@ public class ReportResource {
       String account,
       Instant generatedAt) {}
 
-  private Uni<Summary> summary(String scope, Instant now) {
+  /** Too many reports streaming at once: a 503 problem, retry shortly. */
+  static final class ReportsBusy extends RuntimeException {
+    ReportsBusy() {
+      super(null, null, false, false);
+    }
+  }
+
+  @ServerExceptionMapper
+  public Response busy(ReportsBusy e) {
+    return Response.fromResponse(
+            ProblemMappers.problem(
+                503,
+                "Service unavailable",
+                "too many audit reports are being generated at once (at most "
+                    + limits.maxConcurrent()
+                    + "); retry in a few seconds",
+                null))
+        .header("Retry-After", "5")
+        .build();
+  }
+
+  /**
+   * One report's snapshot: a connection of the pool in a read-only repeatable-read transaction,
+   * ended (and the connection given back) once, whichever comes first: the report's end, its
+   * failure, the client going away, the connection closing under it, or {@code max-duration}.
+   */
+  private final class Snapshot {
+    final SqlConnection connection;
+    final Transaction transaction;
+    final Semaphore permits;
+    final AtomicBoolean ended = new AtomicBoolean();
+    volatile long timer = -1;
+    volatile io.vertx.core.Vertx vertx;
+
+    Snapshot(SqlConnection connection, Transaction transaction, Semaphore permits) {
+      this.connection = connection;
+      this.transaction = transaction;
+      this.permits = permits;
+    }
+
+    Uni<Void> end(boolean commit) {
+      if (!ended.compareAndSet(false, true)) {
+        return Uni.createFrom().voidItem();
+      }
+      if (timer >= 0 && vertx != null) {
+        vertx.cancelTimer(timer);
+      }
+      // read only: a commit and a rollback end it alike; either way the connection goes back
+      return (commit ? transaction.commit() : transaction.rollback())
+          .onFailure()
+          .recoverWithNull()
+          .chain(() -> connection.close())
+          .onFailure()
+          .recoverWithNull()
+          .eventually(() -> permits.release())
+          .replaceWithVoid();
+    }
+
+    /** Cuts the report off: its transaction ends and the client sees a broken transfer. */
+    void abort(String why, HttpServerResponse response, io.vertx.core.Context context) {
+      if (ended.get()) {
+        return;
+      }
+      LOG.warnf("audit report cut off: %s", why);
+      end(false).subscribe().with(x -> {}, e -> {});
+      context.runOnContext(x -> response.reset());
+    }
+  }
+
+  /**
+   * A permit, a connection and its snapshot transaction; a 503 problem when {@code max-concurrent}
+   * reports are already streaming.
+   */
+  private Uni<Snapshot> snapshot(HttpServerResponse response, io.vertx.core.Context context) {
+    Semaphore p = permits;
+    if (!p.tryAcquire()) {
+      return Uni.createFrom().failure(new ReportsBusy());
+    }
+    long idle = Math.max(1, limits.idleTimeout().toMillis());
+    long max = Math.max(1, limits.maxDuration().toMillis());
+    Uni<Snapshot> open =
+        pool.getConnection()
+            .onFailure()
+            .invoke(() -> p.release())
+            .chain(
+                c ->
+                    c.begin()
+                        .chain(
+                            tx ->
+                                c.query(
+                                        "set transaction isolation level repeatable read, read only;"
+                                            + " set local idle_in_transaction_session_timeout = "
+                                            + idle
+                                            + "; set local statement_timeout = "
+                                            + max
+                                            + "; set local application_name = '"
+                                            + APPLICATION_NAME
+                                            + "'")
+                                    .execute()
+                                    .map(x -> new Snapshot(c, tx, p)))
+                        .onFailure()
+                        .call(
+                            () ->
+                                c.close()
+                                    .onFailure()
+                                    .recoverWithNull()
+                                    .eventually(() -> p.release())));
+    // taken on a subscription of its own: a pool cannot be told to forget a connection it is
+    // about to hand over, so a client that goes away while it is taken must not leave it (and the
+    // permit) held; the snapshot is ended at once instead
+    AtomicBoolean gone = new AtomicBoolean();
+    return Uni.createFrom()
+        .<Snapshot>emitter(
+            e ->
+                open.subscribe()
+                    .with(
+                        s -> {
+                          watch(s, max, response, context);
+                          e.complete(s);
+                          if (gone.get()) {
+                            // dropped, or taken by a report already being called off: ending
+                            // twice is harmless
+                            s.end(false).subscribe().with(x -> {}, x -> {});
+                          }
+                        },
+                        e::fail))
+        .onCancellation()
+        .invoke(() -> gone.set(true));
+  }
+
+  /**
+   * Cuts the report off when its connection closes under it (the idle timeout ended the session
+   * under a stalled client, or the database went away: at once, not when the client next reads) or
+   * when it has streamed for {@code max-duration}.
+   */
+  private void watch(
+      Snapshot s, long max, HttpServerResponse response, io.vertx.core.Context context) {
+    s.connection.closeHandler(() -> s.abort("its database connection closed", response, context));
+    if (context != null) {
+      s.vertx = context.owner();
+      s.timer =
+          context
+              .owner()
+              .setTimer(
+                  max,
+                  id ->
+                      s.abort(
+                          "it streamed longer than " + limits.maxDuration(), response, context));
+    }
+  }
+
+  private Uni<Summary> summary(SqlConnection c, String scope, Instant now) {
     // timestamptz holds microseconds: "expires_at <= now" is the same on the truncated instant
     OffsetDateTime at = now.truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
     String keysWhere = scope == null ? "" : " where account = $2";
-    Uni<RowSet<Row>> byStatus =
-        pool.preparedQuery(
-                "select case when status = 'active' and expires_at is not null"
-                    + " and expires_at <= $1 then 'expired' else status end, count(*)"
-                    + " from audit_keys"
-                    + keysWhere
-                    + " group by 1")
-            .execute(scope == null ? Tuple.of(at) : Tuple.of(at, scope));
-    Uni<RowSet<Row>> counts =
-        pool.preparedQuery(
-                "select count(distinct account), count(*) from audit_keys"
-                    + (scope == null ? "" : " where account = $1"))
-            .execute(scope == null ? Tuple.tuple() : Tuple.of(scope));
-    Uni<RowSet<Row>> byType =
-        pool.preparedQuery(
-                "select type, count(*) from findings where status = $1"
-                    + (scope == null ? "" : " and account = $2")
-                    + " group by type")
-            .execute(scope == null ? Tuple.of(Finding.OPEN) : Tuple.of(Finding.OPEN, scope));
-    return Uni.combine()
-        .all()
-        .unis(byStatus, counts, byType)
-        .with(
-            (statuses, totals, types) -> {
-              Map<String, Integer> s = AuditReport.emptyStatusCounts();
-              statuses.forEach(
-                  r -> s.merge(r.getString(0), (int) r.getLong(1).longValue(), Integer::sum));
-              Map<String, Integer> t = AuditReport.emptyTypeCounts();
-              types.forEach(
-                  r -> t.merge(r.getString(0), (int) r.getLong(1).longValue(), Integer::sum));
-              Row c = totals.iterator().next();
-              return new Summary(c.getLong(0).intValue(), c.getLong(1), s, t, scope, now);
-            });
+    // one after the other on the snapshot's connection
+    return c.preparedQuery(
+            "select case when status = 'active' and expires_at is not null"
+                + " and expires_at <= $1 then 'expired' else status end, count(*)"
+                + " from audit_keys"
+                + keysWhere
+                + " group by 1")
+        .execute(scope == null ? Tuple.of(at) : Tuple.of(at, scope))
+        .chain(
+            statuses ->
+                c.preparedQuery(
+                        "select count(distinct account), count(*) from audit_keys"
+                            + (scope == null ? "" : " where account = $1"))
+                    .execute(scope == null ? Tuple.tuple() : Tuple.of(scope))
+                    .chain(
+                        totals ->
+                            c.preparedQuery(
+                                    "select type, count(*) from findings where status = $1"
+                                        + (scope == null ? "" : " and account = $2")
+                                        + " group by type")
+                                .execute(
+                                    scope == null
+                                        ? Tuple.of(Finding.OPEN)
+                                        : Tuple.of(Finding.OPEN, scope))
+                                .map(types -> summary(statuses, totals, types, scope, now))));
+  }
+
+  private static Summary summary(
+      RowSet<Row> statuses, RowSet<Row> totals, RowSet<Row> types, String scope, Instant now) {
+    Map<String, Integer> s = AuditReport.emptyStatusCounts();
+    statuses.forEach(r -> s.merge(r.getString(0), (int) r.getLong(1).longValue(), Integer::sum));
+    Map<String, Integer> t = AuditReport.emptyTypeCounts();
+    types.forEach(r -> t.merge(r.getString(0), (int) r.getLong(1).longValue(), Integer::sum));
+    Row c = totals.iterator().next();
+    return new Summary(c.getLong(0).intValue(), c.getLong(1), s, t, scope, now);
   }
 
   /** Where the next page starts: after the last key of the previous one. */
@@ -226,28 +420,28 @@ public class ReportResource {
   }
 
   /** The keys of the report, one list per page, each with its open findings. */
-  private Multi<List<AuditReport.Row>> pages(String scope, Instant now) {
+  private Multi<List<AuditReport.Row>> pages(SqlConnection db, String scope, Instant now) {
     return Multi.createBy()
         .repeating()
-        .uni(Cursor::new, c -> page(c, scope, now))
+        .uni(Cursor::new, c -> page(db, c, scope, now))
         .whilst(p -> p.size() == PAGE)
         .select()
         .where(p -> !p.isEmpty());
   }
 
-  private Uni<List<AuditReport.Row>> page(Cursor c, String scope, Instant now) {
+  private Uni<List<AuditReport.Row>> page(SqlConnection db, Cursor c, String scope, Instant now) {
     Uni<RowSet<Row>> keys;
     if (c.keyId == null) {
       keys =
           scope == null
-              ? pool.preparedQuery(ALL_FIRST).execute(Tuple.of((long) PAGE))
-              : pool.preparedQuery(ONE_FIRST).execute(Tuple.of(scope, (long) PAGE));
+              ? db.preparedQuery(ALL_FIRST).execute(Tuple.of((long) PAGE))
+              : db.preparedQuery(ONE_FIRST).execute(Tuple.of(scope, (long) PAGE));
     } else {
       keys =
           scope == null
-              ? pool.preparedQuery(ALL_NEXT)
+              ? db.preparedQuery(ALL_NEXT)
                   .execute(Tuple.of(c.account, c.created, c.keyId, (long) PAGE))
-              : pool.preparedQuery(ONE_NEXT)
+              : db.preparedQuery(ONE_NEXT)
                   .execute(Tuple.of(scope, c.created, c.keyId, (long) PAGE));
     }
     return keys.chain(
@@ -263,7 +457,7 @@ public class ReportResource {
           c.keyId = last.getString("key_id");
           String[] ids = list.stream().map(r -> r.getString("key_id")).toArray(String[]::new);
           // the open findings of this page's keys, by key, each key's ordered by type
-          return pool.preparedQuery(
+          return db.preparedQuery(
                   "select id, key_id, type, detail from findings"
                       + " where status = $1 and key_id = any($2)"
                       + (scope == null ? "" : " and account = $3")

@@ -108,13 +108,7 @@ class WebhookDnsTests {
       // the settings take the name: what it resolves to is checked when sending
       webhook("http://" + c[0] + ":" + port() + path);
       KeySnapshot k = neverUsedKey("dns-" + c[0]);
-      await()
-          .atMost(Duration.ofSeconds(30))
-          .until(
-              () ->
-                  webhookDelivery(k.keyId())
-                      .map(d -> "failed".equals(d.get("status")))
-                      .orElse(false));
+      awaitWebhookStatus(k.keyId(), "failed", Duration.ofSeconds(30));
       Map<String, Object> d = webhookDelivery(k.keyId()).orElseThrow();
       assertThat((String) d.get("lastError"))
           .as(c[0])
@@ -138,12 +132,13 @@ class WebhookDnsTests {
             .findFirst()
             .orElseThrow();
     assertThat(r.headers().get("host")).isEqualTo("receiver.kw.test:" + port());
+    awaitWebhookStatus(k.keyId(), "delivered", Duration.ofSeconds(10));
+  }
+
+  /** Waits (at most {@code atMost}) until the key's webhook delivery has {@code status}. */
+  private static void awaitWebhookStatus(String keyId, String status, Duration atMost) {
     await()
-        .atMost(Duration.ofSeconds(10))
-        .until(
-            () ->
-                webhookDelivery(k.keyId())
-                    .map(d -> "delivered".equals(d.get("status")))
-                    .orElse(false));
+        .atMost(atMost)
+        .until(() -> webhookDelivery(keyId).map(d -> status.equals(d.get("status"))).orElse(false));
   }
 }
