@@ -207,6 +207,12 @@ class AnyJsonBodyTests {
           "webhookSecret"
         });
     cases.put(
+        "a lone surrogate in the email (no UTF-8 form: PostgreSQL refused it)",
+        new String[] {"{\"email\":\"a\\udbe5@b.c\"}", "email"});
+    cases.put(
+        "a lone surrogate in a listed type",
+        new String[] {"{\"findingTypes\":[\"\\udc57\"]}", "findingTypes[0]"});
+    cases.put(
         "CR LF in the email",
         new String[] {"{\"email\":\"a@b.c\\r\\nBcc: x@evil.example\"}", "email"});
     cases.put(

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
+import io.keywarden.contracts.Unicode;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -122,7 +123,12 @@ public final class GithubLeakReport {
     if (value != JsonToken.VALUE_STRING) {
       throw new IllegalArgumentException("body[" + index + "]." + field + " is not a string");
     }
-    return p.getText();
+    String text = p.getText();
+    if (!Unicode.wellFormed(text)) {
+      // echoed in the answer (type) and logged (url, source): Jackson cannot write it as UTF-8
+      throw new IllegalArgumentException("body[" + index + "]." + field + " " + Unicode.PROBLEM);
+    }
+    return text;
   }
 
   private static String where(JsonLocation loc) {

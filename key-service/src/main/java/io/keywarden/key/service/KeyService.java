@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.keywarden.contracts.IpAllowList;
 import io.keywarden.contracts.KeyFormat;
 import io.keywarden.contracts.Money;
+import io.keywarden.contracts.Unicode;
 import io.keywarden.contracts.events.EventCodec;
 import io.keywarden.contracts.events.KeyEventType;
 import io.keywarden.contracts.events.KeyStatus;
@@ -936,7 +937,14 @@ public class KeyService {
     if (!n.isTextual()) {
       throw ApiProblem.badRequest(field, "must be a string");
     }
-    return n.asText();
+    return wellFormed(field, n.asText());
+  }
+
+  private static String wellFormed(String field, String s) {
+    if (!Unicode.wellFormed(s)) {
+      throw ApiProblem.badRequest(field, Unicode.PROBLEM);
+    }
+    return s;
   }
 
   private static List<String> stringList(ObjectNode o, String field) {
@@ -957,7 +965,7 @@ public class KeyService {
       if (!e.isTextual()) {
         throw ApiProblem.badRequest(field, "must be an array of strings");
       }
-      out.add(e.asText());
+      out.add(wellFormed(field, e.asText()));
     }
     return out;
   }

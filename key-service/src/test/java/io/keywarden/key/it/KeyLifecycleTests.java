@@ -19,9 +19,11 @@ import io.keywarden.stack.testing.KeywardenStackResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.response.Response;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -214,6 +216,14 @@ class KeyLifecycleTests {
             Map.entry("{\"name\":\"   \",\"group\":\"default\"}", "name"),
             Map.entry("{\"name\":\"" + "n".repeat(65) + "\",\"group\":\"default\"}", "name"),
             Map.entry("{\"name\":\"a\\u0007b\",\"group\":\"default\"}", "name"),
+            // lone UTF-16 surrogates: no UTF-8 form, PostgreSQL refused the row (was a 503)
+            Map.entry("{\"name\":\"a\\udbe5b\",\"group\":\"default\"}", "name"),
+            Map.entry("{\"name\":\"" + name + "\",\"group\":\"def\\udc57\"}", "group"),
+            Map.entry(
+                "{\"name\":\""
+                    + name
+                    + "\",\"group\":\"default\",\"allowedIps\":[\"10.0.0.1\",\"\\ud83d\"]}",
+                "allowedIps[1]"),
             Map.entry("{\"name\":\"" + name + "\",\"group\":\"nope\"}", "group"),
             Map.entry(
                 "{\"name\":\"" + name + "\",\"group\":\"default\",\"secret\":\"x\"}", "secret"),
@@ -280,6 +290,21 @@ class KeyLifecycleTests {
           .body("detail", not(containsString("Exception")));
     }
     create("alice", "not json").then().statusCode(400).contentType("application/problem+json");
+    // a surrogate as raw bytes (ED A0 80: CESU-8, not UTF-8)
+    byte[] head = ("{\"name\":\"" + name).getBytes(StandardCharsets.UTF_8);
+    byte[] tail = "\",\"group\":\"default\"}".getBytes(StandardCharsets.UTF_8);
+    byte[] raw = Arrays.copyOf(head, head.length + 3 + tail.length);
+    raw[head.length] = (byte) 0xED;
+    raw[head.length + 1] = (byte) 0xA0;
+    raw[head.length + 2] = (byte) 0x80;
+    System.arraycopy(tail, 0, raw, head.length + 3, tail.length);
+    Stack.as("alice")
+        .body(raw)
+        .post("/api/keys")
+        .then()
+        .statusCode(400)
+        .contentType("application/problem+json")
+        .body("detail", not(containsString("Exception")));
     assertThat(
             Stack.as("alice")
                 .get("/api/keys?q=" + name.substring(4) + "&size=100")
@@ -333,6 +358,21 @@ class KeyLifecycleTests {
           .statusCode(400)
           .body("field", equalTo(field));
     }
+    for (String field : List.of("name", "group")) {
+      Stack.as("alice")
+          .body("{\"" + field + "\":\"x\\udbe5\"}")
+          .patch("/api/keys/" + id)
+          .then()
+          .statusCode(400)
+          .body("field", equalTo(field))
+          .body("detail", containsString("unpaired UTF-16 surrogate"));
+    }
+    Stack.as("alice")
+        .body("{\"allowedIps\":[\"\\udbe5\"]}")
+        .patch("/api/keys/" + id)
+        .then()
+        .statusCode(400)
+        .body("field", equalTo("allowedIps"));
     String newName = uniqueName("renamed");
     Stack.as("alice")
         .body("{\"name\":\"" + newName + "\",\"quotaUsd\":\"3\",\"allowedIps\":[\"192.168.0.1\"]}")

@@ -9,6 +9,8 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import io.keywarden.contracts.Unicode;
+import io.keywarden.support.config.MalformedText;
 import io.quarkus.security.AuthenticationFailedException;
 import io.quarkus.security.ForbiddenException;
 import io.quarkus.security.UnauthorizedException;
@@ -72,13 +74,15 @@ public class ProblemMappers {
 
   @ServerExceptionMapper
   public Response badFormat(InvalidFormatException e) {
-    String field = path(e);
-    return problem(400, "Invalid request", field + " has the wrong type or format", field);
+    return mapping(e);
   }
 
   @ServerExceptionMapper
   public Response mapping(JsonMappingException e) {
     String field = path(e);
+    if (e instanceof MalformedText) {
+      return problem(400, "Invalid request", field + " " + Unicode.PROBLEM, field);
+    }
     if (field.isEmpty()) {
       return problem(400, "Invalid request", "the body is not the expected JSON object", null);
     }

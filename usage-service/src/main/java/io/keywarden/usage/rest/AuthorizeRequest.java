@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.keywarden.contracts.Unicode;
 import io.keywarden.usage.authz.Authorizer;
 import java.io.IOException;
 import java.util.Set;
@@ -97,6 +98,9 @@ final class AuthorizeRequest {
         JsonToken value = p.nextToken();
         if (value == JsonToken.VALUE_STRING) {
           v[i] = p.getText();
+          if (!Unicode.wellFormed(v[i])) {
+            return null; // the tree reading names the field
+          }
         } else if (value != JsonToken.VALUE_NULL) {
           return null;
         }

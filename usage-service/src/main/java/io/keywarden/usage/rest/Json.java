@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import io.keywarden.contracts.Money;
+import io.keywarden.contracts.Unicode;
 import java.io.IOException;
 import java.util.Iterator;
 import java.util.Set;
@@ -136,7 +137,11 @@ final class Json {
     if (!n.isTextual()) {
       throw new Problem.BadInput(prefix + field, "must be a string");
     }
-    return n.asText();
+    String s = n.asText();
+    if (!Unicode.wellFormed(s)) {
+      throw new Problem.BadInput(prefix + field, Unicode.PROBLEM);
+    }
+    return s;
   }
 
   /** {@code s} itself (null stays null) when it has 1 to {@code maxLen} characters; else 400. */

@@ -72,7 +72,17 @@ class AuthorizeRequestTests {
     "\"\\u0041\\n\\\"q\\\"\"",
     "\"" + "x".repeat(300) + "\"",
     "\"caf\u00e9 \u65e5\u672c\"",
+    "\"gpt\\udbe5\"",
+    "\"\\ud83d\\udd11 pair\"",
   };
+
+  @Test
+  void aLoneSurrogateIsA400NamingItsFieldByEitherReading() {
+    String body = "{\"key\":\"" + KEY + "\",\"model\":\"gpt\\udbe5\"}";
+    assertThat(viaBytes(body))
+        .isEqualTo(viaTree(body))
+        .isEqualTo("400:model: " + io.keywarden.contracts.Unicode.PROBLEM);
+  }
 
   @Test
   void everyBodyGetsTheTreeReadingsAnswer() {
