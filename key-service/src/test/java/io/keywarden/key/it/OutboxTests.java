@@ -220,6 +220,69 @@ class OutboxTests {
     }
   }
 
+  /**
+   * The relay's pass stays cheap however many published rows wait for a vacuum. 100,000 rows are
+   * written and published in one transaction (the fast path's insert then mark: one dead entry each
+   * in outbox_unpublished_ix), then the relay's claim query runs twice as the relay runs it, under
+   * both plan cache modes a pooled connection can be in. The second pass must not visit the dead
+   * rows again. Without the relay's setting PostgreSQL picked a bitmap scan, which marks no entry
+   * dead: every pass visited every dead row (the key-create bench's F1 run, p99 104 ms).
+   */
+  @Test
+  void theRelaysPassDoesNotRevisitPublishedRowsWaitingForAVacuum() throws Exception {
+    String tag = "dead-" + java.util.UUID.randomUUID();
+    try (var c = Kw.db();
+        var st = c.createStatement()) {
+      c.setAutoCommit(false);
+      st.execute(
+          "insert into outbox (event_id, topic, record_key, event_type, payload, created_at,"
+              + " claimed_until) select gen_random_uuid(), '"
+              + tag
+              + "', '"
+              + tag
+              + "-' || i, 'created', 'x', now(), now() + interval '1 hour'"
+              + " from generate_series(1, 100000) i");
+      st.execute("update outbox set published_at = now() where topic = '" + tag + "'");
+      c.commit();
+      try {
+        for (String mode : List.of("force_custom_plan", "force_generic_plan")) {
+          st.execute("set local plan_cache_mode = " + mode);
+          st.execute(io.keywarden.key.outbox.OutboxRelay.PLAIN_INDEX_SCANS);
+          st.execute(
+              "prepare relay_poll(int, timestamptz) as "
+                  + io.keywarden.key.outbox.OutboxRelay.POLL);
+          long first = pollBuffers(st);
+          long second = pollBuffers(st);
+          // the first pass visits each dead row once (~100,000 buffer hits); then only the
+          // index's ~250 pages remain: a bitmap scan touched ~2,300 pages on every pass
+          assertThat(second)
+              .as("%s: buffers of the second pass (first: %d)", mode, first)
+              .isLessThan(1_000);
+          st.execute("deallocate relay_poll");
+          c.rollback();
+        }
+      } finally {
+        c.rollback();
+        st.execute("delete from outbox where topic = '" + tag + "'");
+        c.commit();
+      }
+    }
+  }
+
+  /** Shared buffers one run of the prepared relay_poll touched (EXPLAIN ANALYZE, BUFFERS). */
+  private static long pollBuffers(java.sql.Statement st) throws Exception {
+    try (var rs =
+        st.executeQuery("explain (analyze, buffers, format json) execute relay_poll(500, now())")) {
+      rs.next();
+      var plan =
+          new com.fasterxml.jackson.databind.ObjectMapper()
+              .readTree(rs.getString(1))
+              .get(0)
+              .get("Plan");
+      return plan.get("Shared Hit Blocks").asLong() + plan.get("Shared Read Blocks").asLong();
+    }
+  }
+
   @Test
   void publishedRowsOlderThanTheRetentionAreDeletedAndNothingElse() throws Exception {
     // claimed far ahead so the relay leaves the unpublished one alone during the test
