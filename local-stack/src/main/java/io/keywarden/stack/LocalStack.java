@@ -294,18 +294,19 @@ public final class LocalStack implements AutoCloseable {
         // segments past a checkpoint are recycled (renamed), not deleted, up to this size
         builder.setServerConfig("min_wal_size", walSegments * 16 + "MB");
       }
-      postgres =
-          builder
-              .setPort(config.postgresPort())
-              .setDataDirectory(dataDir)
-              .setCleanDataDirectory(false)
-              .setRegisterShutdownHook(false)
-              .setServerConfig("listen_addresses", "127.0.0.1")
-              .setServerConfig("max_connections", "200")
-              .setOutputRedirector(log)
-              .setErrorRedirector(log)
-              .setPGStartupWait(Duration.ofSeconds(60))
-              .start();
+      builder
+          .setPort(config.postgresPort())
+          .setDataDirectory(dataDir)
+          .setCleanDataDirectory(false)
+          .setRegisterShutdownHook(false)
+          .setServerConfig("listen_addresses", "127.0.0.1")
+          .setServerConfig("max_connections", "200")
+          .setOutputRedirector(log)
+          .setErrorRedirector(log)
+          .setPGStartupWait(Duration.ofSeconds(60));
+      // KW_PG_SETTINGS last: they win over the stack's own
+      config.postgresSettings().forEach(builder::setServerConfig);
+      postgres = builder.start();
       postgresPid = readPostmasterPid(dataDir);
       try (Connection connection = postgres.getPostgresDatabase().getConnection();
           Statement statement = connection.createStatement()) {

@@ -50,7 +50,9 @@ public final class Main {
     StackConfig config;
     try {
       config = StackConfig.defaults(root == null ? StackConfig.findRoot() : root).withFresh(fresh);
-      config.walSegments(); // a bad KW_PG_WAL_SEGMENTS is named before anything starts
+      // a bad KW_PG_WAL_SEGMENTS or KW_PG_SETTINGS is named before anything starts
+      config.walSegments();
+      config.postgresSettings();
     } catch (IllegalArgumentException e) {
       LOG.severe("keywarden: " + e.getMessage()); // e.g. a port variable that is not a port
       System.exit(2);

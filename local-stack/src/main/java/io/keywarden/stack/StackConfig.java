@@ -217,6 +217,40 @@ public final class StackConfig {
         WAL_SEGMENTS_ENV + "=" + value + " is not a number of WAL segments (0-1024)");
   }
 
+  /** Environment variable (or system property): extra PostgreSQL server settings. */
+  public static final String PG_SETTINGS_ENV = "KW_PG_SETTINGS";
+
+  private static final java.util.regex.Pattern PG_SETTING_NAME =
+      java.util.regex.Pattern.compile("[a-z_][a-z0-9_]*(\\.[a-z_][a-z0-9_]*)?");
+
+  /**
+   * Extra PostgreSQL server settings from {@value #PG_SETTINGS_ENV}, {@code name=value} pairs
+   * separated by {@code ;}, applied after the stack's own (so they win), e.g. to look inside a
+   * benchmark: {@code
+   * KW_PG_SETTINGS="shared_preload_libraries=pg_stat_statements,auto_explain;auto_explain.log_min_duration=20ms"}.
+   * A setting PostgreSQL does not know stops it from starting, with its reason in postgres.log.
+   */
+  public java.util.Map<String, String> postgresSettings() {
+    String value = setting(PG_SETTINGS_ENV);
+    java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+    if (value == null) {
+      return out;
+    }
+    for (String pair : value.split(";")) {
+      if (pair.isBlank()) {
+        continue;
+      }
+      int eq = pair.indexOf('=');
+      String name = eq < 0 ? "" : pair.substring(0, eq).trim().toLowerCase(java.util.Locale.ROOT);
+      if (!PG_SETTING_NAME.matcher(name).matches()) {
+        throw new IllegalArgumentException(
+            PG_SETTINGS_ENV + ": '" + pair.trim() + "' is not name=value (pairs separated by ;)");
+      }
+      out.put(name, pair.substring(eq + 1).trim());
+    }
+    return out;
+  }
+
   public StackConfig withDurable(boolean durable) {
     return new StackConfig(root, home, dist, fresh, durable, ports);
   }

@@ -7,13 +7,14 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The WAL-segment setting: its defaults and a bad value named with its variable. */
+/** The PostgreSQL settings: their defaults and a bad value named with its variable. */
 class StackConfigTests {
   private final StackConfig tests = StackConfig.forTests(Path.of("target/stack-config-tests"));
 
   @AfterEach
   void clear() {
     System.clearProperty(StackConfig.WAL_SEGMENTS_ENV);
+    System.clearProperty(StackConfig.PG_SETTINGS_ENV);
   }
 
   @Test
@@ -38,6 +39,27 @@ class StackConfigTests {
           .isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("KW_PG_WAL_SEGMENTS=" + bad)
           .hasMessageContaining("0-1024");
+    }
+  }
+
+  @Test
+  void extraServerSettingsAreReadInOrderAndABadPairIsNamed() {
+    assertThat(tests.postgresSettings()).isEmpty();
+    System.setProperty(
+        StackConfig.PG_SETTINGS_ENV,
+        " shared_preload_libraries=pg_stat_statements,auto_explain ;"
+            + "auto_explain.log_min_duration = 20ms;; Work_Mem=8MB ");
+    assertThat(tests.postgresSettings())
+        .containsExactly(
+            java.util.Map.entry("shared_preload_libraries", "pg_stat_statements,auto_explain"),
+            java.util.Map.entry("auto_explain.log_min_duration", "20ms"),
+            java.util.Map.entry("work_mem", "8MB"));
+    for (String bad : new String[] {"fsync", "=on", "fsync on", "a-b=1", "x;y=1"}) {
+      System.setProperty(StackConfig.PG_SETTINGS_ENV, bad);
+      assertThatThrownBy(tests::postgresSettings)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("KW_PG_SETTINGS")
+          .hasMessageContaining("is not name=value");
     }
   }
 }
