@@ -51,6 +51,7 @@ class ReportSnapshotTests {
 
   final String run = UUID.randomUUID().toString().substring(0, 8);
   final String account = "acct-report-snapshot-" + run;
+  final String longAccount = account + "-long";
 
   @BeforeAll
   void insert() throws Exception {
@@ -98,6 +99,8 @@ class ReportSnapshotTests {
         try (PreparedStatement ps =
             c.prepareStatement("delete from " + table + " where account = ?")) {
           ps.setString(1, account);
+          ps.executeUpdate();
+          ps.setString(1, longAccount);
           ps.executeUpdate();
         }
       }
@@ -295,6 +298,98 @@ class ReportSnapshotTests {
       stalled.forEach(Raw::close);
     }
     await().atMost(Duration.ofSeconds(30)).until(() -> reportConnections() == 0);
+  }
+
+  /**
+   * A client that keeps reading, never idle long enough for the idle timeout, still loses its
+   * report at {@code max-duration}: the server ends the snapshot and gives the connection and the
+   * permit back then, while the client is still reading (what the kernel had buffered for it still
+   * arrives, then the stream breaks off without the document's end).
+   */
+  @Test
+  void aReportStreamingLongerThanTheMaxDurationIsCutOffAndItsConnectionGivenBack()
+      throws Exception {
+    Duration maxDuration =
+        ConfigProvider.getConfig().getValue("kw.audit.report.max-duration", Duration.class);
+    // 20,000 keys: ~10 MB of HTML, which a reader of ~320 KB/s takes ~30 s to read
+    try (Connection c = DeliveryRaceTests.db();
+        PreparedStatement k =
+            c.prepareStatement(
+                "insert into audit_keys (key_id, account, name, group_name, status, created_at,"
+                    + " updated_at, version) select ? || lpad(i::text, 6, '0'), ?, 'long key '"
+                    + " || i || ' ' || repeat('n', 120), 'default', 'active', now() - interval"
+                    + " '1 day' + i * interval '1 second', now(), 1 from generate_series(1, 20000)"
+                    + " i")) {
+      k.setString(1, run + "L");
+      k.setString(2, longAccount);
+      assertThat(k.executeUpdate()).isEqualTo(20_000);
+    }
+    await().atMost(Duration.ofSeconds(30)).until(() -> reportConnections() == 0);
+    java.util.logging.Logger reportLog =
+        java.util.logging.Logger.getLogger("io.keywarden.audit.report");
+    List<String> warnings = java.util.Collections.synchronizedList(new ArrayList<>());
+    java.util.logging.Handler capture =
+        new java.util.logging.Handler() {
+          @Override
+          public void publish(java.util.logging.LogRecord r) {
+            warnings.add(r.getMessage() + " " + java.util.Arrays.toString(r.getParameters()));
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    reportLog.addHandler(capture);
+    java.util.concurrent.ScheduledExecutorService reader =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    long started = System.nanoTime();
+    try (Raw r = new Raw("/api/audit/report?format=html&account=" + longAccount)) {
+      assertThat(r.status).isEqualTo(200);
+      ByteArrayOutputStream got = new ByteArrayOutputStream();
+      byte[] buf = new byte[32 * 1024];
+      reader.scheduleAtFixedRate(
+          () -> {
+            try {
+              int n = r.in.read(buf);
+              if (n > 0) {
+                synchronized (got) {
+                  got.write(buf, 0, n);
+                }
+              }
+            } catch (IOException e) {
+              // the reset: nothing more to read
+            }
+          },
+          0,
+          100,
+          java.util.concurrent.TimeUnit.MILLISECONDS);
+      await()
+          .atMost(maxDuration.plusSeconds(30))
+          .pollInterval(Duration.ofMillis(200))
+          .until(() -> reportConnections() == 0);
+      long ms = (System.nanoTime() - started) / 1_000_000;
+      String sofar;
+      synchronized (got) {
+        sofar = got.toString(StandardCharsets.UTF_8);
+      }
+      System.out.printf(
+          "report: a steady reader's report cut off after %d ms (max duration %s), %d bytes read"
+              + " by then%n",
+          ms, maxDuration, sofar.length());
+      assertThat(ms)
+          .as("the connection given back, not before the max duration")
+          .isGreaterThanOrEqualTo(maxDuration.toMillis());
+      assertThat(sofar).as("the client still reading").doesNotContain("</html>");
+      assertThat(warnings)
+          .as("cut off for its duration, not for idling")
+          .anyMatch(w -> w.contains("streamed longer than"))
+          .noneMatch(w -> w.contains("connection closed"));
+    } finally {
+      reader.shutdownNow();
+      reportLog.removeHandler(capture);
+    }
   }
 
   static final class BigCount {
