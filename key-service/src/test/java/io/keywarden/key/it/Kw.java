@@ -44,6 +44,20 @@ final class Kw {
     return b.toString();
   }
 
+  /** Shared buffers one run of {@code sql} touched (EXPLAIN ANALYZE, BUFFERS), nested ones too. */
+  static long buffers(java.sql.Statement st, String sql) throws Exception {
+    try (java.sql.ResultSet rs =
+        st.executeQuery("explain (analyze, buffers, format json) " + sql)) {
+      rs.next();
+      var plan =
+          new com.fasterxml.jackson.databind.ObjectMapper()
+              .readTree(rs.getString(1))
+              .get(0)
+              .get("Plan");
+      return plan.get("Shared Hit Blocks").asLong() + plan.get("Shared Read Blocks").asLong();
+    }
+  }
+
   static Connection db() throws SQLException {
     return DriverManager.getConnection(KeywardenStackResource.stack().jdbcUrl("keyservice"));
   }

@@ -251,8 +251,8 @@ class OutboxTests {
           st.execute(
               "prepare relay_poll(int, timestamptz) as "
                   + io.keywarden.key.outbox.OutboxRelay.POLL);
-          long first = pollBuffers(st);
-          long second = pollBuffers(st);
+          long first = Kw.buffers(st, "execute relay_poll(500, now())");
+          long second = Kw.buffers(st, "execute relay_poll(500, now())");
           // the first pass visits each dead row once (~100,000 buffer hits); then only the
           // index's ~250 pages remain: a bitmap scan touched ~2,300 pages on every pass
           assertThat(second)
@@ -266,20 +266,6 @@ class OutboxTests {
         st.execute("delete from outbox where topic = '" + tag + "'");
         c.commit();
       }
-    }
-  }
-
-  /** Shared buffers one run of the prepared relay_poll touched (EXPLAIN ANALYZE, BUFFERS). */
-  private static long pollBuffers(java.sql.Statement st) throws Exception {
-    try (var rs =
-        st.executeQuery("explain (analyze, buffers, format json) execute relay_poll(500, now())")) {
-      rs.next();
-      var plan =
-          new com.fasterxml.jackson.databind.ObjectMapper()
-              .readTree(rs.getString(1))
-              .get(0)
-              .get("Plan");
-      return plan.get("Shared Hit Blocks").asLong() + plan.get("Shared Read Blocks").asLong();
     }
   }
 
