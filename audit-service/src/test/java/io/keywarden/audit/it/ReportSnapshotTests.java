@@ -325,23 +325,8 @@ class ReportSnapshotTests {
       assertThat(k.executeUpdate()).isEqualTo(20_000);
     }
     await().atMost(Duration.ofSeconds(30)).until(() -> reportConnections() == 0);
-    java.util.logging.Logger reportLog =
-        java.util.logging.Logger.getLogger("io.keywarden.audit.report");
-    List<String> warnings = java.util.Collections.synchronizedList(new ArrayList<>());
-    java.util.logging.Handler capture =
-        new java.util.logging.Handler() {
-          @Override
-          public void publish(java.util.logging.LogRecord r) {
-            warnings.add(r.getMessage() + " " + java.util.Arrays.toString(r.getParameters()));
-          }
-
-          @Override
-          public void flush() {}
-
-          @Override
-          public void close() {}
-        };
-    reportLog.addHandler(capture);
+    LogCapture reportLog =
+        new LogCapture("io.keywarden.audit.report", java.util.logging.Level.INFO, false);
     java.util.concurrent.ScheduledExecutorService reader =
         java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
     long started = System.nanoTime();
@@ -382,13 +367,13 @@ class ReportSnapshotTests {
           .as("the connection given back, not before the max duration")
           .isGreaterThanOrEqualTo(maxDuration.toMillis());
       assertThat(sofar).as("the client still reading").doesNotContain("</html>");
-      assertThat(warnings)
+      assertThat(reportLog.lines())
           .as("cut off for its duration, not for idling")
           .anyMatch(w -> w.contains("streamed longer than"))
           .noneMatch(w -> w.contains("connection closed"));
     } finally {
       reader.shutdownNow();
-      reportLog.removeHandler(capture);
+      reportLog.close();
     }
   }
 

@@ -21,11 +21,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -79,41 +75,6 @@ class SweepScaleTests {
     }
   }
 
-  /** Counts the statements Hibernate Reactive sends while {@code work} runs. */
-  static final class StatementCounter implements AutoCloseable {
-    final Logger logger = Logger.getLogger("org.hibernate.SQL");
-    final Level level = logger.getLevel();
-    final boolean parents = logger.getUseParentHandlers();
-    final AtomicInteger count = new AtomicInteger();
-    final Handler handler =
-        new Handler() {
-          @Override
-          public void publish(LogRecord r) {
-            count.incrementAndGet();
-          }
-
-          @Override
-          public void flush() {}
-
-          @Override
-          public void close() {}
-        };
-
-    StatementCounter() {
-      handler.setLevel(Level.ALL);
-      logger.addHandler(handler);
-      logger.setUseParentHandlers(false); // not 10,000 lines on the console
-      logger.setLevel(Level.FINE); // DEBUG
-    }
-
-    @Override
-    public void close() {
-      logger.setLevel(level);
-      logger.setUseParentHandlers(parents);
-      logger.removeHandler(handler);
-    }
-  }
-
   record Sweep(long millis, int statements, String result) {}
 
   /** A sweep over HTTP with a 10-minute timeout (the old code took minutes). */
@@ -125,13 +86,14 @@ class SweepScaleTests {
             .header("Authorization", "Bearer " + Api.token("carol"))
             .POST(HttpRequest.BodyPublishers.noBody())
             .build();
-    try (StatementCounter counter = new StatementCounter();
+    // the statements Hibernate Reactive sends (DEBUG), not 10,000 lines on the console
+    try (LogCapture statements = new LogCapture("org.hibernate.SQL", Level.FINE, true);
         HttpClient http = HttpClient.newHttpClient()) {
       long start = System.nanoTime();
       HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
       long ms = (System.nanoTime() - start) / 1_000_000;
       assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-      return new Sweep(ms, counter.count.get(), r.body());
+      return new Sweep(ms, statements.count(), r.body());
     }
   }
 

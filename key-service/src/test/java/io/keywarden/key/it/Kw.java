@@ -58,6 +58,19 @@ final class Kw {
     }
   }
 
+  /** The plan of {@code sql} as one line (for a failure's message). */
+  static String plan(java.sql.Statement st, String sql) {
+    StringBuilder b = new StringBuilder();
+    try (java.sql.ResultSet rs = st.executeQuery("explain (costs off) " + sql)) {
+      while (rs.next()) {
+        b.append(rs.getString(1).strip()).append(" | ");
+      }
+    } catch (SQLException e) {
+      b.append("(no plan: ").append(e.getMessage()).append(')');
+    }
+    return b.toString();
+  }
+
   static Connection db() throws SQLException {
     return DriverManager.getConnection(KeywardenStackResource.stack().jdbcUrl("keyservice"));
   }

@@ -256,7 +256,13 @@ class OutboxTests {
           // the first pass visits each dead row once (~100,000 buffer hits); then only the
           // index's ~250 pages remain: a bitmap scan touched ~2,300 pages on every pass
           assertThat(second)
-              .as("%s: buffers of the second pass (first: %d)", mode, first)
+              .as(
+                  () ->
+                      mode
+                          + ": buffers of the second pass (first: "
+                          + first
+                          + "), plan: "
+                          + Kw.plan(st, "execute relay_poll(500, now())"))
               .isLessThan(1_000);
           st.execute("deallocate relay_poll");
           c.rollback();

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.JsonMappingException;
-import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import io.keywarden.contracts.Unicode;
@@ -70,11 +69,6 @@ public class ProblemMappers {
   public Response unrecognized(UnrecognizedPropertyException e) {
     String field = path(e);
     return problem(400, "Invalid request", field + " is not a field that can be set here", field);
-  }
-
-  @ServerExceptionMapper
-  public Response badFormat(InvalidFormatException e) {
-    return mapping(e);
   }
 
   @ServerExceptionMapper
