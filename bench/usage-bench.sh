@@ -14,7 +14,8 @@
 # Then fixed-rate (open-loop) runs (latency from the intended send time, coordinated omission
 # corrected), each next to the same generator against nginx:
 #   POST /api/authorize at AUTH_RATE (default 30,000 req/s; goal p99 <= 2 ms), with bench/openloop.c
-#   (C, compiled here) and with bench/usage-openloop.java;
+#   (C, compiled here) and with bench/usage-openloop.java, the C row next to a bare Vert.x authorizer
+#   (bench/vertx-authorizer.java) at the same rate: what the JVM and Vert.x alone get here;
 #   POST /api/usage batches of 100 at USAGE_RATE records/s (default 20,000; goal p99 ack <= 20 ms)
 #   and at OVERLOAD_RATES (default 40,000 and 80,000: 503s counted, every acknowledged record checked in the
 #   ledger). AUTH_WARMUP (15 s) and USAGE_WARMUP (5 s) set the warm-ups of the authorize [C] and
@@ -62,9 +63,10 @@ CP="$(cat "$WORK/cp.txt"):$ROOT/contracts/target/classes:$ROOT/local-stack/targe
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 USAGE_PORT="$(free_port)"
 
-DRIVER=""; NGINX_PID=""
+DRIVER=""; NGINX_PID=""; VX_PID=""
 cleanup() {
   [[ -n "$NGINX_PID" ]] && kill "$NGINX_PID" 2>/dev/null || true
+  [[ -n "$VX_PID" ]] && kill "$VX_PID" 2>/dev/null || true
   [[ -n "$DRIVER" ]] && kill "$DRIVER" 2>/dev/null && wait "$DRIVER" 2>/dev/null || true
   rm -rf "$WORK"
 }
@@ -238,9 +240,21 @@ if [[ " $SECTIONS " == *" openloop "* ]]; then
     # first authorize run of a fresh stack had p99 3.4-10.3 ms, the next ones 1.4-3.4 ms (session 7)
     base="$(olc 127.0.0.1 "$P_FLOOR" / "$AUTH_RATE" "$D" 64 "${AUTH_WARMUP:-15}")"
     olrow "nginx return 200 (floor) [C generator]" "$base" ""
+    # the JVM's own floor: a bare Vert.x authorizer (bench/vertx-authorizer.java: secret header,
+    # JSON body, SHA-256 + hex + map lookup, 2 event loops, the service's JVM options), same rate
+    P_VX="$(free_port)"
+    KW_GATEWAY_SECRET=bench-secret "$JAVA_HOME/bin/java" -Xmx1g -XX:+UseZGC -cp "$CP" \
+      bench/vertx-authorizer.java "$P_VX" 2 > "$WORK/vertx.log" 2>&1 &
+    VX_PID=$!
+    for _ in $(seq 1 300); do grep -q '^listening' "$WORK/vertx.log" && break; sleep 0.1; done
+    vx="$(olc 127.0.0.1 "$P_VX" /api/authorize "$AUTH_RATE" "$D" 64 "${AUTH_WARMUP:-15}" \
+      -H "X-Keywarden-Gateway-Secret: bench-secret" -d "$AUTH_BODY")"
+    kill "$VX_PID" 2>/dev/null; wait "$VX_PID" 2>/dev/null || true; VX_PID=""
+    olrow "bare Vert.x authorizer (JVM floor) [C]" "$vx" "$base"
     r="$(olc 127.0.0.1 "$USAGE_PORT" /api/authorize "$AUTH_RATE" "$D" 64 "${AUTH_WARMUP:-15}" \
       -H "X-Keywarden-Gateway-Secret: bench-secret" -d "$AUTH_BODY")"
     olrow "POST /api/authorize direct (shared secret + JSON) [C]" "$r" "$base"
+    echo "    p99 vs the bare Vert.x authorizer: $(ratio "$(fig p99 "$r")" "$(fig p99 "$vx")")"
     echo "    raw: $r"
   else
     echo "  (no C compiler: the authorize latency rows below use the Java generator only)"

@@ -58,13 +58,27 @@ public final class KeyFormat {
         || !secret.startsWith(prefix)) {
       return false;
     }
+    // on every authorize call: the CRC runs over the chars in place and the check digits are
+    // compared one by one, so nothing is copied or allocated
+    int bodyEnd = prefix.length() + RANDOM_CHARS;
+    CRC32 crc = new CRC32();
     for (int i = prefix.length(); i < secret.length(); i++) {
-      if (ALPHABET.indexOf(secret.charAt(i)) < 0) {
+      char c = secret.charAt(i);
+      if (ALPHABET.indexOf(c) < 0) {
         return false;
       }
+      if (i < bodyEnd) {
+        crc.update(c); // base62 chars are ASCII: the char is its byte
+      }
     }
-    String body = secret.substring(prefix.length(), prefix.length() + RANDOM_CHARS);
-    return checksum(body).equals(secret.substring(prefix.length() + RANDOM_CHARS));
+    long v = crc.getValue();
+    for (int i = secret.length() - 1; i >= bodyEnd; i--) {
+      if (secret.charAt(i) != ALPHABET.charAt((int) (v % 62))) {
+        return false;
+      }
+      v /= 62;
+    }
+    return true;
   }
 
   /** Marker that replaces a key found inside free text by {@link #withholdKeys}. */
