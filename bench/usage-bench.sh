@@ -301,5 +301,5 @@ fi
 
 echo
 echo "usage-service RSS: $(awk '/VmRSS/ {print $2, $3}' /proc/"$USAGE_PID"/status 2>/dev/null || echo '?')"
-echo "machine: $(nproc) cores, $(uname -r); wrk, nginx (1 worker), PostgreSQL, Kafka, Keycloak and usage-service share them"
+echo "machine: $(nproc) cores, $(uname -r); wrk, nginx (worker_processes $NGINX_WORKERS), PostgreSQL, Kafka, Keycloak and usage-service share them"
 echo "PostgreSQL fsync: $PG_FSYNC (KW_BENCH_FSYNC=off for the test stack's setting)"
