@@ -1,17 +1,55 @@
 package io.keywarden.contracts;
 
 /**
- * Whether text from a request is well-formed Unicode. JSON lets a body carry a lone UTF-16
- * surrogate ({@code "\udbe5"}); Jackson reads it into a Java string as it is, but it has no UTF-8
- * form, so PostgreSQL refused the row (SQLSTATE 22021) and the request was answered 503. Every
- * string read from a request body is checked here first and refused with a 400 naming the field.
+ * Whether text from a request can be stored. JSON lets a body carry a lone UTF-16 surrogate ({@code
+ * "\udbe5"}) or the NUL character ({@code "\u0000"}); Jackson reads either into a Java string as it
+ * is, but a lone surrogate has no UTF-8 form and PostgreSQL's text holds no NUL, so PostgreSQL
+ * refused the row (SQLSTATE 22021) and the request was answered 503. Every string read from a
+ * request is checked here first ({@link #problem}) and refused with a 400 naming the field.
  */
 public final class Unicode {
   /** The 400's wording (the caller names the field). */
   public static final String PROBLEM =
       "is not valid Unicode text: it holds an unpaired UTF-16 surrogate";
 
+  /** The 400's wording for a NUL character (the caller names the field). */
+  public static final String NUL =
+      "must not hold the NUL character (U+0000): text with it cannot be stored";
+
   private Unicode() {}
+
+  /**
+   * Why the text cannot be stored ({@link #PROBLEM} or {@link #NUL}, for a 400 after the field's
+   * name), or null when it can.
+   */
+  public static String problem(CharSequence s) {
+    if (unpairedSurrogate(s) >= 0) {
+      return PROBLEM;
+    }
+    for (int i = 0, n = s.length(); i < n; i++) {
+      if (s.charAt(i) == '\0') {
+        return NUL;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * The first request parameter (path or query; a name for each list of values) whose value cannot
+   * be stored: {@code {name, problem}}, or null when every value can. A percent-encoded {@code %00}
+   * arrives decoded, as the NUL character.
+   */
+  public static String[] problemIn(java.util.Map<String, ? extends java.util.List<String>> params) {
+    for (var e : params.entrySet()) {
+      for (String v : e.getValue()) {
+        String problem = v == null ? null : problem(v);
+        if (problem != null) {
+          return new String[] {e.getKey(), problem};
+        }
+      }
+    }
+    return null;
+  }
 
   /** The index of the first surrogate without its partner, or -1 when the text is well-formed. */
   public static int unpairedSurrogate(CharSequence s) {

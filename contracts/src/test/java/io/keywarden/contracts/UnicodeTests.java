@@ -20,6 +20,20 @@ class UnicodeTests {
   }
 
   @Test
+  void theProblemNamesALoneSurrogateOrANulCharacter() {
+    assertThat(Unicode.problem("codex-laptop \uD83D\uDD11")).isNull();
+    assertThat(Unicode.problem("a\uDBE5")).isEqualTo(Unicode.PROBLEM);
+    assertThat(Unicode.problem("a\u0000b")).isEqualTo(Unicode.NUL);
+    assertThat(Unicode.problem("\u0000\uDBE5")).isEqualTo(Unicode.PROBLEM);
+    assertThat(
+            Unicode.problemIn(
+                java.util.Map.of(
+                    "ok", java.util.List.of("x"), "q", java.util.List.of("y", "\u0000"))))
+        .containsExactly("q", Unicode.NUL);
+    assertThat(Unicode.problemIn(java.util.Map.of("q", java.util.List.of("y")))).isNull();
+  }
+
+  @Test
   void aSurrogateWithoutItsPartnerIsFoundWhereItIs() {
     assertThat(Unicode.unpairedSurrogate("\uDBE5")).isZero();
     assertThat(Unicode.unpairedSurrogate("ab\uDC57")).isEqualTo(2);

@@ -277,6 +277,15 @@ class AnyJsonBodyTests {
         new Object[] {Endpoint.CREDITS, "[{\"amountUsd\":\"5\",\"reference\":\"s9-z\"}]", "body"});
     cases.add(
         new Object[] {Endpoint.CREDITS, "{\"amountUsd\":\"5\",\"reference\":\"s9-w\"} 1", "body"});
+    // the NUL character: PostgreSQL's text cannot hold it (was a 503; seed of session 13's run)
+    cases.add(
+        new Object[] {
+          Endpoint.CREDITS, "{\"amountUsd\":6180526,\"reference\":\"\\u0000\"}", "reference"
+        });
+    cases.add(new Object[] {Endpoint.USAGE, "{" + rec + ",\"model\":\"gpt\\u0000\"}", "model"});
+    for (Endpoint ep : List.of(Endpoint.AUTHORIZE_TOKEN, Endpoint.AUTHORIZE_SECRET)) {
+      cases.add(new Object[] {ep, "{" + k + ",\"requestId\":\"r\\u0000\"}", "requestId"});
+    }
     List<String> wrong = new ArrayList<>();
     for (Object[] c : cases) {
       Endpoint ep = (Endpoint) c[0];

@@ -773,6 +773,19 @@ class SpendTests {
         .then()
         .statusCode(400)
         .body("field", equalTo("amountUsd"));
+    // %00 in the path: the NUL character, which PostgreSQL's text cannot hold (was a 503)
+    given()
+        .urlEncodingEnabled(false)
+        .auth()
+        .oauth2(admin)
+        .contentType(ContentType.JSON)
+        .body(Map.of("amountUsd", "10.00", "reference", "nul"))
+        .post("/api/admin/accounts/" + account + "%00/credits")
+        .then()
+        .statusCode(400)
+        .body("field", equalTo("account"))
+        .body("detail", org.hamcrest.Matchers.containsString("NUL character"));
+    assertThat(balance(account)).isEqualTo(10_000_000).isEqualTo(ledgerSum(account));
   }
 
   @Test

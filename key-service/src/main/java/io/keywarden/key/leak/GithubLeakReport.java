@@ -124,9 +124,11 @@ public final class GithubLeakReport {
       throw new IllegalArgumentException("body[" + index + "]." + field + " is not a string");
     }
     String text = p.getText();
-    if (!Unicode.wellFormed(text)) {
-      // echoed in the answer (type) and logged (url, source): Jackson cannot write it as UTF-8
-      throw new IllegalArgumentException("body[" + index + "]." + field + " " + Unicode.PROBLEM);
+    String problem = Unicode.problem(text);
+    if (problem != null) {
+      // echoed in the answer (type) and logged (url, source): Jackson cannot write a lone
+      // surrogate as UTF-8, and neither can be stored
+      throw new IllegalArgumentException("body[" + index + "]." + field + " " + problem);
     }
     return text;
   }

@@ -941,8 +941,9 @@ public class KeyService {
   }
 
   private static String wellFormed(String field, String s) {
-    if (!Unicode.wellFormed(s)) {
-      throw ApiProblem.badRequest(field, Unicode.PROBLEM);
+    String problem = Unicode.problem(s);
+    if (problem != null) {
+      throw ApiProblem.badRequest(field, problem);
     }
     return s;
   }

@@ -208,6 +208,22 @@ class KeyLifecycleTests {
   }
 
   @Test
+  void aQueryParameterThatCannotBeStoredIsA400NamingIt() {
+    // %00 decodes to the NUL character, which PostgreSQL's text cannot hold (was a 503)
+    for (String param : List.of("q", "group", "status")) {
+      Stack.as("alice")
+          .urlEncodingEnabled(false)
+          .get("/api/keys?" + param + "=a%00b")
+          .then()
+          .statusCode(400)
+          .contentType("application/problem+json")
+          .body("field", equalTo(param))
+          .body("detail", containsString("NUL character"));
+    }
+    Stack.as("alice").get("/api/keys?q=ab").then().statusCode(200);
+  }
+
+  @Test
   void badInputGets400NamingTheFieldAndWritesNothing() {
     String name = uniqueName("bad");
     Map<String, String> cases =
@@ -219,6 +235,8 @@ class KeyLifecycleTests {
             // lone UTF-16 surrogates: no UTF-8 form, PostgreSQL refused the row (was a 503)
             Map.entry("{\"name\":\"a\\udbe5b\",\"group\":\"default\"}", "name"),
             Map.entry("{\"name\":\"" + name + "\",\"group\":\"def\\udc57\"}", "group"),
+            // the NUL character: PostgreSQL's text cannot hold it (was a 503)
+            Map.entry("{\"name\":\"" + name + "\",\"group\":\"def\\u0000\"}", "group"),
             Map.entry(
                 "{\"name\":\""
                     + name
@@ -367,6 +385,13 @@ class KeyLifecycleTests {
           .body("field", equalTo(field))
           .body("detail", containsString("unpaired UTF-16 surrogate"));
     }
+    Stack.as("alice")
+        .body("{\"group\":\"x\\u0000\"}")
+        .patch("/api/keys/" + id)
+        .then()
+        .statusCode(400)
+        .body("field", equalTo("group"))
+        .body("detail", containsString("NUL character"));
     Stack.as("alice")
         .body("{\"allowedIps\":[\"\\udbe5\"]}")
         .patch("/api/keys/" + id)

@@ -46,8 +46,9 @@ public class StrictJson implements ObjectMapperCustomizer {
     @Override
     public String deserialize(JsonParser p, DeserializationContext ctxt) throws IOException {
       String s = StringDeserializer.instance.deserialize(p, ctxt);
-      if (s != null && !Unicode.wellFormed(s)) {
-        throw new MalformedText(p);
+      String problem = s == null ? null : Unicode.problem(s);
+      if (problem != null) {
+        throw new MalformedText(p, problem);
       }
       return s;
     }

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
-import io.keywarden.contracts.Unicode;
 import io.keywarden.support.config.MalformedText;
 import io.quarkus.security.AuthenticationFailedException;
 import io.quarkus.security.ForbiddenException;
@@ -74,8 +73,8 @@ public class ProblemMappers {
   @ServerExceptionMapper
   public Response mapping(JsonMappingException e) {
     String field = path(e);
-    if (e instanceof MalformedText) {
-      return problem(400, "Invalid request", field + " " + Unicode.PROBLEM, field);
+    if (e instanceof MalformedText m) {
+      return problem(400, "Invalid request", field + " " + m.problem(), field);
     }
     if (field.isEmpty()) {
       return problem(400, "Invalid request", "the body is not the expected JSON object", null);

@@ -98,7 +98,7 @@ final class AuthorizeRequest {
         JsonToken value = p.nextToken();
         if (value == JsonToken.VALUE_STRING) {
           v[i] = p.getText();
-          if (!Unicode.wellFormed(v[i])) {
+          if (Unicode.problem(v[i]) != null) {
             return null; // the tree reading names the field
           }
         } else if (value != JsonToken.VALUE_NULL) {

@@ -138,8 +138,9 @@ final class Json {
       throw new Problem.BadInput(prefix + field, "must be a string");
     }
     String s = n.asText();
-    if (!Unicode.wellFormed(s)) {
-      throw new Problem.BadInput(prefix + field, Unicode.PROBLEM);
+    String problem = Unicode.problem(s);
+    if (problem != null) {
+      throw new Problem.BadInput(prefix + field, problem);
     }
     return s;
   }
