@@ -55,6 +55,12 @@ class AbsurdQueryTests {
     cases.put("/api/audit/deliveries?limit=1000000000", "limit");
     cases.put("/api/audit/report?account=" + LONG, "account");
     cases.put("/api/audit/report?format=" + LONG, "format");
+    // %00 decodes to the NUL character, which PostgreSQL's text cannot hold
+    cases.put("/api/audit/findings?account=a%00b", "account");
+    cases.put("/api/audit/findings?key=a%00b", "key");
+    cases.put("/api/audit/keys?account=a%00b", "account");
+    cases.put("/api/audit/deliveries?account=a%00b", "account");
+    cases.put("/api/audit/report?account=a%00b", "account");
     List<String> fivexx = new ArrayList<>();
     for (Map.Entry<String, String> c : cases.entrySet()) {
       Response r = Api.as("carol").urlEncodingEnabled(false).get(c.getKey());
