@@ -23,28 +23,40 @@ public final class Unicode {
    * name), or null when it can.
    */
   public static String problem(CharSequence s) {
-    if (unpairedSurrogate(s) >= 0) {
-      return PROBLEM;
-    }
+    // one pass (every string of every authorize call comes through here); a lone surrogate is
+    // named first wherever it stands
+    boolean nul = false;
     for (int i = 0, n = s.length(); i < n; i++) {
-      if (s.charAt(i) == '\0') {
-        return NUL;
+      char c = s.charAt(i);
+      if (c == '\0') {
+        nul = true;
+      } else if (Character.isSurrogate(c)) {
+        if (!Character.isHighSurrogate(c)
+            || i + 1 == n
+            || !Character.isLowSurrogate(s.charAt(i + 1))) {
+          return PROBLEM;
+        }
+        i++;
       }
     }
-    return null;
+    return nul ? NUL : null;
   }
 
   /**
-   * The first request parameter (path or query; a name for each list of values) whose value cannot
-   * be stored: {@code {name, problem}}, or null when every value can. A percent-encoded {@code %00}
-   * arrives decoded, as the NUL character.
+   * The first request parameter (path, then query: a name for each list of values) whose value
+   * cannot be stored: {@code {name, problem}}, or null when every value can. A percent-encoded
+   * {@code %00} arrives decoded, as the NUL character.
    */
-  public static String[] problemIn(java.util.Map<String, ? extends java.util.List<String>> params) {
-    for (var e : params.entrySet()) {
-      for (String v : e.getValue()) {
-        String problem = v == null ? null : problem(v);
-        if (problem != null) {
-          return new String[] {e.getKey(), problem};
+  @SafeVarargs
+  public static String[] problemIn(
+      java.util.Map<String, ? extends java.util.List<String>>... parameters) {
+    for (var params : parameters) {
+      for (var e : params.entrySet()) {
+        for (String v : e.getValue()) {
+          String problem = v == null ? null : problem(v);
+          if (problem != null) {
+            return new String[] {e.getKey(), problem};
+          }
         }
       }
     }

@@ -61,5 +61,9 @@ class UnicodeTests {
       encodes = false;
     }
     assertThat(Unicode.wellFormed(s)).as("%s", s.chars().boxed().toList()).isEqualTo(encodes);
+    // problem() makes its own pass: it names a lone surrogate exactly when the encoder refuses,
+    // else NUL exactly when the text holds one
+    String want = !encodes ? Unicode.PROBLEM : s.indexOf('\0') >= 0 ? Unicode.NUL : null;
+    assertThat(Unicode.problem(s)).as("%s", s.chars().boxed().toList()).isEqualTo(want);
   }
 }

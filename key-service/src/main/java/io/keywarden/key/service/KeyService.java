@@ -937,10 +937,10 @@ public class KeyService {
     if (!n.isTextual()) {
       throw ApiProblem.badRequest(field, "must be a string");
     }
-    return wellFormed(field, n.asText());
+    return storable(field, n.asText());
   }
 
-  private static String wellFormed(String field, String s) {
+  private static String storable(String field, String s) {
     String problem = Unicode.problem(s);
     if (problem != null) {
       throw ApiProblem.badRequest(field, problem);
@@ -966,7 +966,7 @@ public class KeyService {
       if (!e.isTextual()) {
         throw ApiProblem.badRequest(field, "must be an array of strings");
       }
-      out.add(wellFormed(field, e.asText()));
+      out.add(storable(field, e.asText()));
     }
     return out;
   }

@@ -15,10 +15,7 @@ public class StorableParameters {
   @ServerRequestFilter
   public Response check(ContainerRequestContext ctx) {
     UriInfo uri = ctx.getUriInfo();
-    String[] bad = Unicode.problemIn(uri.getPathParameters());
-    if (bad == null) {
-      bad = Unicode.problemIn(uri.getQueryParameters());
-    }
+    String[] bad = Unicode.problemIn(uri.getPathParameters(), uri.getQueryParameters());
     return bad == null ? null : new Problem.BadInput(bad[0], bad[1]).response();
   }
 }
